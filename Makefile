@@ -1,0 +1,50 @@
+# Two commands matter: `make run` (serve) and `make test` (verify). Everything else is optional.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 1
+MODEL_DIR ?= var/models/multilingual-e5-small
+export HUASHU_MODEL_DIR ?= $(abspath $(MODEL_DIR))
+
+.PHONY: run test lint index model eval bench clean
+
+$(VENV)/.installed-run: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(VENV)/.installed-run $@
+
+$(MODEL_DIR)/huashu_model.json: | $(VENV)/.installed-run
+	$(PY) -m retrieval.model install --dest $(MODEL_DIR)
+
+model: $(MODEL_DIR)/huashu_model.json
+
+index: $(VENV)/.installed-run model
+	$(PY) -m indexer build --if-stale --quiet
+
+run: $(VENV)/.installed-run model index
+	$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+test: $(VENV)/.installed-dev model
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(PY) -m scripts_library lint
+
+eval: $(VENV)/.installed-dev model index
+	$(PY) -m eval classify --data eval/data/dev_messages.jsonl
+
+bench: $(VENV)/.installed-dev model index
+	$(PY) -m eval.bench_encode
+
+clean:
+	rm -rf var/index var/cache

@@ -1,0 +1,143 @@
+"""HTTP routes: thin adapters between the JSON contract and the request pipeline."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from fastapi import APIRouter, Request, Response
+
+from app.errors import ApiError
+from app.schemas import (
+    ClassifyRequest,
+    ClassifyResponse,
+    EmotionOut,
+    ErrorResponse,
+    EscalationOut,
+    Health,
+    IntentAlternative,
+    IntentOut,
+    Readiness,
+    ReloadResponse,
+    SuggestionOut,
+    SuggestRequest,
+    SuggestResponse,
+)
+from app.service import Service
+from retrieval.artifact import ArtifactError
+from retrieval.pipeline import Classification, MessageInput, Turn
+
+ERRORS = {
+    413: {"model": ErrorResponse, "description": "request body too large"},
+    422: {"model": ErrorResponse, "description": "invalid request"},
+    503: {"model": ErrorResponse, "description": "index not loaded"},
+}
+
+router = APIRouter()
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+def _input(body: ClassifyRequest) -> MessageInput:
+    history = tuple(Turn(t.role, t.text) for t in body.history)
+    context = getattr(body, "context", {})
+    return MessageInput(body.message, history, body.platform, context, getattr(body, "top_k", 5))
+
+
+def _classification_fields(c: Classification) -> dict:
+    return {
+        "intent": IntentOut(
+            id=c.intent.id,
+            name=c.intent.name,
+            confidence=c.intent.confidence,
+            alternatives=[IntentAlternative(id=i, confidence=p) for i, p in c.intent.alternatives],
+        ),
+        "emotion": EmotionOut(id=c.emotion.id, confidence=c.emotion.confidence, intensity=c.emotion.intensity),
+        "escalation": EscalationOut(
+            required=c.escalation.required,
+            team=c.escalation.team,
+            reason=c.escalation.reason,
+            respond_within_minutes=c.escalation.respond_within_minutes,
+        ),
+    }
+
+
+@router.get("/healthz", response_model=Health, tags=["ops"])
+def healthz() -> Health:
+    """Liveness: the process answers."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Readiness, responses=ERRORS, tags=["ops"])
+def readyz(request: Request) -> Readiness:
+    """Readiness: an index is loaded; reports the version being served."""
+    manifest = _service(request).assistant.index.manifest
+    return Readiness(
+        status="ready",
+        index_version=manifest.version,
+        built_at=manifest.built_at.isoformat(),
+        item_count=manifest.item_count,
+        entry_count=manifest.entry_count,
+        index_type=manifest.index_type,
+        model_id=manifest.model_id,
+    )
+
+
+@router.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS, tags=["assistant"])
+def classify(body: ClassifyRequest, request: Request, response: Response) -> ClassifyResponse:
+    """Intent, emotion and escalation of one customer message (history optional)."""
+    started = time.perf_counter()
+    assistant = _service(request).assistant
+    index_version = assistant.index.version
+    result = assistant.classify(_input(body))
+    request_id = uuid.uuid4().hex
+    response.headers["X-Request-ID"] = request_id
+    return ClassifyResponse(
+        request_id=request_id,
+        index_version=index_version,
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+        **_classification_fields(result),
+    )
+
+
+@router.post("/v1/suggest", response_model=SuggestResponse, responses=ERRORS, tags=["assistant"])
+def suggest(body: SuggestRequest, request: Request, response: Response) -> SuggestResponse:
+    """Classification plus ranked, rendered, compliant reply suggestions, best first."""
+    started = time.perf_counter()
+    result = _service(request).assistant.suggest(_input(body))
+    request_id = uuid.uuid4().hex
+    response.headers["X-Request-ID"] = request_id
+    return SuggestResponse(
+        request_id=request_id,
+        index_version=result.index_version,
+        suggestions=[
+            SuggestionOut(
+                script_id=s.script_id,
+                version=s.version,
+                kind=s.kind,
+                text=s.text,
+                score=s.score,
+                intent=s.intent,
+                emotion_fit=s.emotion_fit,
+                reasons=list(s.reasons),
+                missing_variables=list(s.missing_variables),
+            )
+            for s in result.suggestions
+        ],
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+        **_classification_fields(result.classification),
+    )
+
+
+@router.post("/v1/admin/reload", response_model=ReloadResponse, responses=ERRORS, tags=["admin"])
+def reload(request: Request) -> ReloadResponse:
+    """Swap in the index version ``CURRENT`` points to; a bad artifact is refused, the old one keeps serving."""
+    service = _service(request)
+    previous = service.assistant.index.version
+    try:
+        version = service.reload()
+    except ArtifactError as exc:
+        raise ApiError(409, "artifact_rejected", f"{exc}; the previous index ({previous}) keeps serving") from exc
+    return ReloadResponse(previous_version=previous, index_version=version, changed=version != previous)

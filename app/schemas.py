@@ -1,0 +1,140 @@
+"""The HTTP contract: request and response models of the public API (stable, versioned under /v1)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Platform = Literal["tmall", "taobao", "jd", "pdd"]
+MessageText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+ContextValue = Annotated[str, StringConstraints(max_length=500)] | int | float
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Turn(ApiModel):
+    role: Literal["customer", "agent"]
+    text: Annotated[str, StringConstraints(max_length=2000)]
+
+
+class ClassifyRequest(ApiModel):
+    message: MessageText = Field(description="the customer's latest message (1–2000 characters)")
+    history: list[Turn] = Field(default_factory=list, max_length=20, description="earlier turns, oldest first")
+    platform: Platform | None = None
+
+    @field_validator("message")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("message is empty or only whitespace")
+        return value
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"message": "亲，我的快递三天没动了！！", "platform": "tmall"}]},
+    )
+
+
+class SuggestRequest(ClassifyRequest):
+    shop_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    context: dict[Annotated[str, StringConstraints(max_length=40)], ContextValue] = Field(
+        default_factory=dict, max_length=30, description="template variables from the order, e.g. courier"
+    )
+    top_k: int = Field(5, ge=1, le=20)
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "message": "我的快递三天没更新了",
+                    "platform": "tmall",
+                    "context": {"courier": "中通快递", "order_id": "[订单]"},
+                    "top_k": 5,
+                }
+            ]
+        },
+    )
+
+
+class IntentAlternative(ApiModel):
+    id: str
+    confidence: float
+
+
+class IntentOut(ApiModel):
+    id: str
+    name: str
+    confidence: float
+    alternatives: list[IntentAlternative]
+
+
+class EmotionOut(ApiModel):
+    id: Literal["angry", "anxious", "dissatisfied", "neutral", "positive"]
+    confidence: float
+    intensity: float = Field(ge=0, le=1)
+
+
+class EscalationOut(ApiModel):
+    required: bool
+    team: str | None = None
+    reason: str | None = None
+    respond_within_minutes: int | None = None
+
+
+class ClassifyResponse(ApiModel):
+    request_id: str
+    intent: IntentOut
+    emotion: EmotionOut
+    escalation: EscalationOut
+    index_version: str
+    took_ms: float
+
+
+class SuggestionOut(ApiModel):
+    script_id: str
+    version: int
+    kind: Literal["script", "faq"]
+    text: str = Field(description="rendered, compliance-checked reply")
+    score: float
+    intent: str
+    emotion_fit: float
+    reasons: list[str]
+    missing_variables: list[str] = Field(description="variables the agent should fill in (shown as 【label】)")
+
+
+class SuggestResponse(ClassifyResponse):
+    suggestions: list[SuggestionOut]
+
+
+class ErrorBody(ApiModel):
+    code: str = Field(description="machine-readable error code")
+    message: str = Field(description="what went wrong and what to do")
+    details: list[dict] = Field(default_factory=list)
+
+
+class ErrorResponse(ApiModel):
+    error: ErrorBody
+
+
+class Health(ApiModel):
+    status: str
+
+
+class Readiness(ApiModel):
+    status: str
+    index_version: str
+    built_at: str
+    item_count: int
+    entry_count: int
+    index_type: str
+    model_id: str
+
+
+class ReloadResponse(ApiModel):
+    previous_version: str
+    index_version: str
+    changed: bool

@@ -1,0 +1,64 @@
+"""Service settings: one class, read from ``HUASHU_*`` environment variables (or a ``.env`` file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+VAR_DIR = PROJECT_ROOT / "var"
+
+EncoderBackend = Literal["onnx-int8", "onnx", "torch"]
+
+
+class RankingWeights(BaseModel):
+    """Weights of the transparent suggestion scorer (features are each in [0, 1])."""
+
+    semantic: float = 0.40
+    lexical: float = 0.10
+    intent: float = 0.30
+    emotion: float = 0.15
+    platform: float = 0.03
+    prior: float = 0.02
+
+
+class ClassifierSettings(BaseModel):
+    """Thresholds applied on top of the calibrated classifiers."""
+
+    other_below: float = Field(0.25, description="below this top-intent confidence the intent is `other`")
+    angry_at: float = Field(0.30, description="emotion is `angry` when its probability reaches this")
+    alternative_min: float = Field(0.08, description="smallest confidence listed as an alternative intent")
+    history_turns: int = Field(2, ge=0, le=6, description="customer turns of history used for context")
+
+
+class Settings(BaseSettings):
+    """Everything a deployment may change. Paths default to the git-ignored ``var/`` folder."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HUASHU_", env_file=".env", env_nested_delimiter="__", extra="ignore"
+    )
+
+    model_dir: Path = Field(
+        VAR_DIR / "models" / "multilingual-e5-small",
+        description="local sentence-transformers directory of the embedding model",
+    )
+    encoder_backend: EncoderBackend = Field(
+        "onnx-int8", description="onnx-int8 (fastest), onnx (fp32) or torch (sentence-transformers fp32)"
+    )
+    max_seq_length: int = Field(128, ge=8, le=512, description="tokens kept per text when embedding")
+    query_prefix: str = Field("query: ", description="e5 prefix for customer messages and matching")
+    library_dir: Path = Field(PROJECT_ROOT / "scripts_library", description="the scripts library (话术库)")
+    index_dir: Path = Field(VAR_DIR / "index", description="where index artifacts are published")
+    cache_dir: Path = Field(VAR_DIR / "cache", description="embedding cache used by the indexer")
+    message_cache_size: int = Field(4096, ge=0, description="LRU entries of recent message embeddings")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body accepted (413 above)")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    ranking: RankingWeights = RankingWeights()
+    classifier: ClassifierSettings = ClassifierSettings()
+    encoder_threads: int = Field(0, ge=0, description="ONNX Runtime threads per process (0 = all cores)")
+    build_index_on_startup: bool = Field(True, description="build the index at startup when none exists")

@@ -1,0 +1,167 @@
+"""Build an index artifact from the scripts library and publish it atomically."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import faiss
+import numpy as np
+from tqdm import tqdm
+
+from indexer.cache import EmbeddingCache
+from retrieval.artifact import ArtifactContents, Manifest, new_version_name, publish
+from retrieval.classifier import HybridClassifier, dense_features
+from retrieval.encoder import Encoder
+from retrieval.normalize import normalize
+from scripts_library.lint import lint_library, servable_ids
+from scripts_library.loader import Library, load_library
+
+log = logging.getLogger(__name__)
+
+EXACT_SEARCH_LIMIT = 50_000  # above this many vectors an HNSW graph replaces exact search
+HNSW_NEIGHBOURS = 32
+ENCODE_CHUNK = 64
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    manifest: Manifest
+    seconds: float
+    embedded: int
+    cached: int
+
+
+def make_faiss_index(vectors: np.ndarray) -> tuple[faiss.Index, str]:
+    """Exact inner product (cosine on unit vectors) by default; HNSW above ``EXACT_SEARCH_LIMIT``."""
+    dimension = vectors.shape[1]
+    if len(vectors) <= EXACT_SEARCH_LIMIT:
+        index: faiss.Index = faiss.IndexFlatIP(dimension)
+        kind = "flat-ip"
+    else:
+        index = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 64
+        kind = f"hnsw{HNSW_NEIGHBOURS}-ip"
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index, kind
+
+
+def _searchable_rows(library: Library, servable: set[str]) -> tuple[list[str], list[str]]:
+    """Customer-side texts (script examples, FAQ questions) and the entry each belongs to."""
+    texts: list[str] = []
+    owners: list[str] = []
+    for script in library.scripts:
+        if script.id in servable:
+            texts += [normalize(e).text for e in script.examples]
+            owners += [script.id] * len(script.examples)
+    for entry in library.faqs:
+        if entry.id in servable:
+            texts += [normalize(q).text for q in entry.questions]
+            owners += [entry.id] * len(entry.questions)
+    return texts, owners
+
+
+def _intent_training(library: Library, servable: set[str]) -> tuple[list[str], list[str]]:
+    pairs = [(e, i.id) for i in library.intents for e in i.examples]
+    pairs += [(e, s.primary_intent) for s in library.scripts if s.id in servable for e in s.examples]
+    pairs += [(q, f.intent) for f in library.faqs if f.id in servable for q in f.questions]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _train(
+    texts: list[str], labels: list[str], embed: Callable[[list[str]], np.ndarray]
+) -> tuple[HybridClassifier, dict]:
+    messages = [normalize(t) for t in texts]
+    normalised = [m.text for m in messages]
+    classifier = HybridClassifier()
+    metrics = classifier.fit(normalised, dense_features(embed(normalised), messages), labels)
+    return classifier, metrics
+
+
+def _entries_payload(library: Library, servable: set[str]) -> dict:
+    return {
+        "scripts": [s.model_dump(mode="json") for s in library.scripts if s.id in servable],
+        "faqs": [f.model_dump(mode="json") for f in library.faqs if f.id in servable],
+        "compliance": library.compliance.model_dump(mode="json"),
+        "escalation": library.escalation.model_dump(mode="json"),
+        "intents": [{"id": i.id, "name": i.name, "stage": i.stage} for i in library.intents],
+        "emotions": [{"id": e.id, "name": e.name} for e in library.emotions],
+    }
+
+
+def build_index(library_dir: Path, out_dir: Path, encoder: Encoder, cache_dir: Path, quiet: bool = False) -> BuildReport:
+    """Load and lint the library, embed what is searchable, train classifiers, publish a version."""
+    started = time.perf_counter()
+    library = load_library(library_dir)
+    servable = servable_ids(library, lint_library(library))
+    cache = EmbeddingCache(cache_dir, encoder.fingerprint, encoder.dimension)
+    embedded = cached = 0
+
+    def embed(texts: list[str]) -> np.ndarray:
+        nonlocal embedded, cached
+
+        def encode(todo: list[str]) -> np.ndarray:
+            chunks = range(0, len(todo), ENCODE_CHUNK)
+            bar = tqdm(chunks, desc="embedding", unit="batch", disable=quiet or len(todo) < 2 * ENCODE_CHUNK)
+            return np.vstack([encoder.encode(todo[i : i + ENCODE_CHUNK]) for i in bar])
+
+        vectors = cache.embed(texts, encode)
+        embedded += cache.misses
+        cached += cache.hits
+        return vectors
+
+    try:
+        row_texts, row_owners = _searchable_rows(library, servable)
+        index, index_type = make_faiss_index(embed(row_texts))
+        intent_model, intent_metrics = _train(*_intent_training(library, servable), embed)
+        emotion_texts = [e for emotion in library.emotions for e in emotion.examples]
+        emotion_labels = [emotion.id for emotion in library.emotions for _ in emotion.examples]
+        emotion_model, emotion_metrics = _train(emotion_texts, emotion_labels, embed)
+    finally:
+        cache.close()
+    entry_versions = {s.id: s.version for s in library.scripts if s.id in servable}
+    entry_versions |= {f.id: f.version for f in library.faqs if f.id in servable}
+    manifest = publish(
+        out_dir,
+        ArtifactContents(
+            index=index,
+            rows=row_owners,
+            entries=_entries_payload(library, servable),
+            classifiers={"intent": intent_model, "emotion": emotion_model},
+            manifest={
+                "version": new_version_name(library.content_hash),
+                "built_at": datetime.now(UTC),
+                "model_id": encoder.model_id,
+                "model_fingerprint": encoder.fingerprint,
+                "dimension": encoder.dimension,
+                "item_count": index.ntotal,
+                "entry_count": len(entry_versions),
+                "index_type": index_type,
+                "library_hash": library.content_hash,
+                "entry_versions": entry_versions,
+                "training": {"intent": intent_metrics, "emotion": emotion_metrics},
+            },
+        ),
+    )
+    seconds = time.perf_counter() - started
+    log.info("published index %s: %d vectors, %d entries in %.2f s", manifest.version, index.ntotal,
+             len(entry_versions), seconds)
+    return BuildReport(manifest, seconds, embedded, cached)
+
+
+def is_stale(library_dir: Path, out_dir: Path, fingerprint: str) -> bool:
+    """True when no index exists or it was built from other library files or another model."""
+    from retrieval.artifact import ArtifactError, current_manifest
+
+    try:
+        manifest = current_manifest(out_dir)
+    except ArtifactError:
+        return True
+    if manifest is None or manifest.model_fingerprint != fingerprint:
+        return True
+    return manifest.library_hash != load_library(library_dir).content_hash

@@ -1,0 +1,120 @@
+"""Intent and emotion classifiers: sentence embedding + character n-grams, calibrated.
+
+Each classifier combines two logistic regressions — one on the message's sentence embedding (the
+same vector retrieval uses, so the message is embedded once) plus a few cue features, one on
+character 1–3-grams of the normalised text — by averaging their log-probabilities, then calibrates
+the result with a temperature fitted on out-of-fold predictions. Trained at index-build time from
+the library, stored in the index artifact.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from retrieval.normalize import NormalizedMessage
+
+# Cue families that matter in service chats; they are features the model weighs, not rules.
+_CUES: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p)
+    for p in (
+        r"差评|投诉|12315|曝光|举报|律师|起诉|报警|消协|工商",  # threats
+        r"垃圾|骗子|破|坑|有病|滚|妈的|tm|tmd|靠|气死|恶心|无良|黑店|😡|🤬|💢",  # insults, rage
+        r"急|快点|尽快|赶紧|催|马上|还要多久|什么时候|几时|到底|怎么还|等不及|赶时间|在吗在吗",  # urgency
+        r"唉|哎|失望|算了|好吧|呵呵|无语|就这|行吧|不如|说好的|郁闷|心累|😞|😔|🙄",  # resignation, sarcasm
+        r"谢谢|感谢|好评|棒|赞|满意|辛苦|喜欢|不错|给力|蟹蟹|xiexie|👍|❤|😊|🌹|😄",  # thanks, praise
+    )
+)
+
+
+def cue_features(message: NormalizedMessage) -> np.ndarray:
+    """Counts of cue families and punctuation signals, squashed to [0, 1]."""
+    counts = [len(p.findall(message.text)) for p in _CUES]
+    signals = [message.exclamations, message.questions, message.repeated_segments]
+    return np.tanh(np.array(counts + signals, dtype=np.float32) / 2.0)
+
+
+@dataclass
+class Prediction:
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+
+    def alternatives(self, k: int = 3, min_probability: float = 0.05) -> list[tuple[str, float]]:
+        ranked = sorted(self.probabilities.items(), key=lambda kv: kv[1], reverse=True)
+        return [(label, p) for label, p in ranked[1 : k + 1] if p >= min_probability]
+
+
+class HybridClassifier:
+    """Dense (embedding + cues) and lexical (char n-gram) logistic regressions, calibrated together."""
+
+    def __init__(self, c_dense: float = 8.0, c_lexical: float = 8.0, class_weight: str | None = "balanced") -> None:
+        self.c_dense = c_dense
+        self.c_lexical = c_lexical
+        self.class_weight = class_weight
+        self.temperature = 1.0
+        self.labels: list[str] = []
+
+    def _new_models(self) -> tuple[LogisticRegression, TfidfVectorizer, LogisticRegression]:
+        dense = LogisticRegression(C=self.c_dense, max_iter=2000, class_weight=self.class_weight)
+        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1)
+        lexical = LogisticRegression(C=self.c_lexical, max_iter=2000, class_weight=self.class_weight)
+        return dense, vectorizer, lexical
+
+    @staticmethod
+    def _fit_parts(parts, texts: Sequence[str], dense_x: np.ndarray, y: np.ndarray):
+        dense, vectorizer, lexical = parts
+        dense.fit(dense_x, y)
+        lexical.fit(vectorizer.fit_transform(texts), y)
+        return parts
+
+    @staticmethod
+    def _logits(parts, texts: Sequence[str], dense_x: np.ndarray) -> np.ndarray:
+        dense, vectorizer, lexical = parts
+        return (dense.predict_log_proba(dense_x) + lexical.predict_log_proba(vectorizer.transform(texts))) / 2
+
+    def fit(self, texts: Sequence[str], dense_x: np.ndarray, labels: Sequence[str], folds: int = 4) -> dict:
+        """Fit on all data; calibrate the temperature on out-of-fold predictions. Returns CV metrics."""
+        self.labels = sorted(set(labels))
+        y = np.array([self.labels.index(label) for label in labels])
+        texts = list(texts)
+        oof = np.zeros((len(y), len(self.labels)))
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=13).split(texts, y):
+            parts = self._fit_parts(self._new_models(), [texts[i] for i in train], dense_x[train], y[train])
+            fold = np.full((len(test), len(self.labels)), -30.0)
+            fold[:, parts[0].classes_] = self._logits(parts, [texts[i] for i in test], dense_x[test])
+            oof[test] = fold
+
+        def nll(temperature: float) -> float:
+            return -log_softmax(oof / temperature, axis=1)[np.arange(len(y)), y].mean()
+
+        self.temperature = float(minimize_scalar(nll, bounds=(0.05, 5.0), method="bounded").x)
+        self._parts = self._fit_parts(self._new_models(), texts, dense_x, y)
+        accuracy = float((oof.argmax(axis=1) == y).mean())
+        return {"cv_accuracy": round(accuracy, 4), "temperature": round(self.temperature, 4), "n": len(y)}
+
+    def predict_proba(self, texts: Sequence[str], dense_x: np.ndarray) -> np.ndarray:
+        return softmax(self._logits(self._parts, texts, dense_x) / self.temperature, axis=1)
+
+    def predict(self, text: str, dense: np.ndarray) -> Prediction:
+        probabilities = self.predict_proba([text], dense.reshape(1, -1))[0]
+        best = int(probabilities.argmax())
+        return Prediction(
+            self.labels[best],
+            float(probabilities[best]),
+            {label: float(p) for label, p in zip(self.labels, probabilities, strict=True)},
+        )
+
+
+def dense_features(vectors: np.ndarray, messages: Sequence[NormalizedMessage]) -> np.ndarray:
+    """Embedding vectors with the cue features appended (what the dense model sees)."""
+    cues = np.stack([cue_features(m) for m in messages]) if messages else np.zeros((0, 8), np.float32)
+    return np.hstack([vectors, cues]).astype(np.float32)

@@ -1,0 +1,370 @@
+"""The request pipeline: normalise → embed once → classify → retrieve → rank → render.
+
+Plain classes and functions, no HTTP: the API, the evaluation suites and the studio all call
+``Assistant.classify`` / ``Assistant.suggest``. ``ServingIndex`` is an immutable view of one
+published artifact; ``Assistant.swap`` replaces it atomically (hot reload), and every request
+works on the one it picked up when it started.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from app.settings import ClassifierSettings, RankingWeights, Settings
+from retrieval.artifact import LoadedArtifact, load_artifact
+from retrieval.classifier import HybridClassifier, Prediction, dense_features
+from retrieval.encoder import Encoder, load_encoder
+from retrieval.escalation import Escalation, EscalationPolicy
+from retrieval.normalize import NormalizedMessage, normalize
+from scripts_library.compliance import ComplianceChecker
+from scripts_library.render import Rendered, TemplateRejected, render
+from scripts_library.schema import ComplianceFile, EscalationFile, FaqEntry, Script
+
+log = logging.getLogger(__name__)
+
+SEARCH_DEPTH = 64
+SEMANTIC_CANDIDATES = 30
+DIVERSITY_MAX_SIMILARITY = 85.0
+PLATFORM_NAMES = {"tmall": "天猫", "taobao": "淘宝", "jd": "京东", "pdd": "拼多多"}
+EMOTION_NAMES = {"angry": "愤怒", "anxious": "焦急", "dissatisfied": "不满", "neutral": "平静", "positive": "满意"}
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str
+    text: str
+
+
+@dataclass(frozen=True)
+class MessageInput:
+    message: str
+    history: tuple[Turn, ...] = ()
+    platform: str | None = None
+    context: Mapping[str, object] = field(default_factory=dict)
+    top_k: int = 5
+
+
+@dataclass(frozen=True)
+class IntentResult:
+    id: str
+    name: str
+    confidence: float
+    alternatives: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class EmotionResult:
+    id: str
+    confidence: float
+    intensity: float
+
+
+@dataclass(frozen=True)
+class Classification:
+    intent: IntentResult
+    emotion: EmotionResult
+    escalation: Escalation
+    normalized: NormalizedMessage
+    intent_probabilities: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    script_id: str
+    version: int
+    kind: str
+    text: str
+    score: float
+    intent: str
+    emotion_fit: float
+    reasons: tuple[str, ...]
+    missing_variables: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SuggestResult:
+    classification: Classification
+    suggestions: tuple[Suggestion, ...]
+    index_version: str
+    dropped: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A script or FAQ entry as the ranker sees it."""
+
+    id: str
+    kind: str
+    version: int
+    intents: tuple[str, ...]
+    emotions: tuple[str, ...]
+    platforms: tuple[str, ...]
+    examples: tuple[str, ...]
+    script: Script | None = None
+    faq: FaqEntry | None = None
+
+    def suits_platform(self, platform: str | None) -> bool:
+        return platform is None or "all" in self.platforms or platform in self.platforms
+
+    def render(self, context: Mapping[str, object]) -> Rendered:
+        if self.script is not None:
+            return render(self.script.template, self.script.variables, context)
+        return Rendered(self.faq.answer if self.faq else "", ())
+
+
+def _candidate_from_script(script: Script) -> Candidate:
+    examples = tuple(normalize(e).text for e in script.examples)
+    return Candidate(script.id, "script", script.version, script.intents, script.emotions, script.platforms,
+                     examples, script=script)
+
+
+def _candidate_from_faq(entry: FaqEntry) -> Candidate:
+    examples = tuple(normalize(q).text for q in entry.questions)
+    return Candidate(entry.id, "faq", entry.version, (entry.intent,), ("neutral",), entry.platforms, examples,
+                     faq=entry)
+
+
+class ServingIndex:
+    """One loaded artifact plus what the ranker derives from it; never mutated after construction."""
+
+    def __init__(self, artifact: LoadedArtifact) -> None:
+        self.manifest = artifact.manifest
+        self.version = artifact.manifest.version
+        self.faiss = artifact.index
+        self.rows = artifact.rows
+        entries = artifact.entries
+        scripts = [Script.model_validate(s) for s in entries["scripts"]]
+        faqs = [FaqEntry.model_validate(f) for f in entries["faqs"]]
+        self.candidates: dict[str, Candidate] = {s.id: _candidate_from_script(s) for s in scripts}
+        self.candidates |= {f.id: _candidate_from_faq(f) for f in faqs}
+        self.by_intent: dict[str, list[str]] = {}
+        for candidate in self.candidates.values():
+            for intent in candidate.intents:
+                self.by_intent.setdefault(intent, []).append(candidate.id)
+        self.checker = ComplianceChecker(ComplianceFile.model_validate(entries["compliance"]))
+        self.escalation = EscalationPolicy(EscalationFile.model_validate(entries["escalation"]))
+        self.intent_names = {i["id"]: i["name"] for i in entries["intents"]}
+        self.intent_model: HybridClassifier = artifact.classifiers["intent"]
+        self.emotion_model: HybridClassifier = artifact.classifiers["emotion"]
+
+
+class EmbeddingLRU:
+    """Recent message embeddings; history turns are usually messages embedded a moment ago."""
+
+    def __init__(self, encoder: Encoder, size: int) -> None:
+        self._encoder = encoder
+        self._size = size
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> np.ndarray:
+        with self._lock:
+            vector = self._items.get(text)
+            if vector is not None:
+                self._items.move_to_end(text)
+                return vector
+        vector = self._encoder.encode([text])[0]
+        if self._size:
+            with self._lock:
+                self._items[text] = vector
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+        return vector
+
+
+def _blend_history(p_message: np.ndarray, p_history: np.ndarray, confidence: float) -> np.ndarray:
+    """Lean on the conversation's topic when the message alone is unsure (那怎么办, 是的, an order id)."""
+    weight = float(np.clip(1.1 - confidence, 0.0, 0.8))
+    return (1 - weight) * p_message + weight * p_history
+
+
+def _intensity(emotion: Prediction, message: NormalizedMessage) -> float:
+    if emotion.label == "neutral":
+        return round(0.3 * (1 - emotion.probabilities.get("neutral", 1.0)), 3)
+    punctuation = 0.1 * min(message.exclamations, 3) + 0.05 * min(message.questions, 2)
+    return round(float(np.clip(emotion.confidence * 0.8 + punctuation + 0.1 * message.repeated_segments, 0, 1)), 3)
+
+
+def emotion_fit(customer_emotion: str, suited: Sequence[str]) -> float:
+    """How well a reply suits the customer's mood: angry/anxious customers need their variants."""
+    if customer_emotion in suited:
+        return 1.0
+    if customer_emotion in ("angry", "anxious"):
+        return 0.0
+    return 0.6 if "neutral" in suited else 0.2
+
+
+class Assistant:
+    """Classifies customer messages and ranks compliant reply suggestions for them."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        index: ServingIndex,
+        weights: RankingWeights,
+        thresholds: ClassifierSettings,
+        cache_size: int = 4096,
+        priors: Mapping[str, float] | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.index = index
+        self.weights = weights
+        self.thresholds = thresholds
+        self.priors: Mapping[str, float] = priors or {}
+        self._embed = EmbeddingLRU(encoder, cache_size)
+
+    def swap(self, index: ServingIndex) -> None:
+        """Serve ``index`` from the next request on; requests in flight finish on the old one."""
+        self.index = index
+
+    # -- classify ---------------------------------------------------------------------------
+    def _intent_probabilities(self, index: ServingIndex, message: NormalizedMessage, vector: np.ndarray) -> np.ndarray:
+        features = dense_features(vector.reshape(1, -1), [message])
+        return index.intent_model.predict_proba([message.text], features)[0]
+
+    def _with_history(self, index: ServingIndex, p_message: np.ndarray, history: Sequence[Turn]) -> np.ndarray:
+        customer = [t.text for t in history if t.role == "customer"][-self.thresholds.history_turns :]
+        if not customer or not self.thresholds.history_turns:
+            return p_message
+        context = normalize(" ".join(customer))
+        p_history = self._intent_probabilities(index, context, self._embed(context.text))
+        labels = index.intent_model.labels
+        if "greeting_thanks" in labels:  # a greeting in the history says nothing about the topic
+            p_history = p_history.copy()
+            p_history[labels.index("greeting_thanks")] = 0.0
+            p_history /= max(p_history.sum(), 1e-9)
+        return _blend_history(p_message, p_history, float(p_message.max()))
+
+    def _intent(self, index: ServingIndex, probabilities: np.ndarray) -> IntentResult:
+        labels = index.intent_model.labels
+        order = np.argsort(-probabilities)
+        top, confidence = labels[order[0]], float(probabilities[order[0]])
+        ranked = [(labels[i], float(probabilities[i])) for i in order]
+        if confidence < self.thresholds.other_below and top != "other":
+            ranked = [("other", confidence), *ranked]
+            top = "other"
+        alternatives = tuple(
+            (label, round(p, 4)) for label, p in ranked[1:4] if p >= self.thresholds.alternative_min and label != top
+        )
+        return IntentResult(top, index.intent_names.get(top, top), round(confidence, 4), alternatives)
+
+    def _emotion(self, index: ServingIndex, message: NormalizedMessage, vector: np.ndarray) -> EmotionResult:
+        features = dense_features(vector.reshape(1, -1), [message])
+        prediction = index.emotion_model.predict(message.text, features[0])
+        angry = prediction.probabilities.get("angry", 0.0)
+        if prediction.label != "angry" and angry >= self.thresholds.angry_at:
+            prediction = Prediction("angry", angry, prediction.probabilities)
+        return EmotionResult(prediction.label, round(prediction.confidence, 4), _intensity(prediction, message))
+
+    def _classify(self, index: ServingIndex, request: MessageInput) -> tuple[Classification, np.ndarray]:
+        message = normalize(request.message)
+        text = message.text or request.message.strip()
+        vector = self._embed(text)
+        probabilities = self._with_history(index, self._intent_probabilities(index, message, vector), request.history)
+        intent = self._intent(index, probabilities)
+        emotion = self._emotion(index, message, vector)
+        likely = [intent.id, *(label for label, p in intent.alternatives if p >= 0.3)]
+        recent = [t.text for t in request.history if t.role == "customer"][-self.thresholds.history_turns :]
+        escalation = index.escalation.decide(" ".join([*recent, text]), likely)
+        distribution = dict(zip(index.intent_model.labels, probabilities.tolist(), strict=True))
+        return Classification(intent, emotion, escalation, message, distribution), vector
+
+    def classify(self, request: MessageInput) -> Classification:
+        return self._classify(self.index, request)[0]
+
+    # -- suggest ----------------------------------------------------------------------------
+    def _semantic(self, index: ServingIndex, vector: np.ndarray) -> dict[str, float]:
+        depth = min(SEARCH_DEPTH, index.faiss.ntotal)
+        if depth == 0:
+            return {}
+        scores, rows = index.faiss.search(vector.reshape(1, -1).astype(np.float32), depth)
+        best: dict[str, float] = {}
+        for score, row in zip(scores[0], rows[0], strict=True):
+            if row >= 0:
+                owner = index.rows[row]
+                best[owner] = max(best.get(owner, -1.0), float(score))
+        return best
+
+    def _candidates(self, index: ServingIndex, semantic: dict[str, float], c: Classification) -> list[str]:
+        ids = sorted(semantic, key=semantic.get, reverse=True)[:SEMANTIC_CANDIDATES]
+        for intent in [c.intent.id, *(label for label, _ in c.intent.alternatives)]:
+            ids += index.by_intent.get(intent, [])
+        return list(dict.fromkeys(ids))
+
+    def _score(
+        self, index: ServingIndex, candidate: Candidate, semantic: float, c: Classification, platform: str | None
+    ) -> tuple[float, float, list[str]]:
+        w = self.weights
+        intent_p = max(c.intent_probabilities.get(i, 0.0) for i in candidate.intents)
+        if candidate.intents[0] == c.intent.id:
+            intent_p = max(intent_p, c.intent.confidence)
+        lexical = 0.0
+        if candidate.examples and c.normalized.text:
+            lexical = process.extractOne(c.normalized.text, candidate.examples, scorer=fuzz.ratio)[1] / 100
+        fit = emotion_fit(c.emotion.id, candidate.emotions)
+        specific = platform is not None and platform in candidate.platforms
+        platform_score = 1.0 if specific else 0.5
+        prior = self.priors.get(candidate.id, 0.5)
+        score = (w.semantic * max(semantic, 0.0) + w.lexical * lexical + w.intent * intent_p + w.emotion * fit
+                 + w.platform * platform_score + w.prior * prior)
+        reasons = [f"语义相似度 {semantic:.2f}", f"意图匹配「{index.intent_names.get(candidate.intents[0], candidate.intents[0])}」{intent_p:.2f}"]
+        if fit == 1.0 and c.emotion.id != "neutral":
+            reasons.append(f"适合{EMOTION_NAMES[c.emotion.id]}情绪的话术")
+        if lexical >= 0.6:
+            reasons.append(f"与示例字面相近 {lexical:.2f}")
+        if specific:
+            reasons.append(f"{PLATFORM_NAMES.get(platform, platform)}平台专用")
+        if candidate.id in self.priors:
+            reasons.append(f"坐席采纳率 {prior:.2f}")
+        return score, fit, reasons
+
+    def suggest(self, request: MessageInput) -> SuggestResult:
+        index = self.index
+        classification, vector = self._classify(index, request)
+        semantic = self._semantic(index, vector)
+        floor = min(semantic.values(), default=0.0)
+        scored = []
+        for candidate_id in self._candidates(index, semantic, classification):
+            candidate = index.candidates[candidate_id]
+            if candidate.suits_platform(request.platform):
+                score, fit, reasons = self._score(index, candidate, semantic.get(candidate_id, floor), classification,
+                                                  request.platform)
+                scored.append((score, fit, reasons, candidate))
+        scored.sort(key=lambda item: item[0], reverse=True)
+        chosen: list[Suggestion] = []
+        dropped: list[str] = []
+        for score, fit, reasons, candidate in scored:
+            if len(chosen) >= request.top_k:
+                break
+            try:
+                rendered = candidate.render(request.context)
+            except TemplateRejected:
+                dropped.append(candidate.id)
+                continue
+            if index.checker.check(rendered.text, forbidden_only=True):
+                log.warning("suggestion %s dropped: rendered text breaks a compliance rule", candidate.id)
+                dropped.append(candidate.id)
+                continue
+            if any(fuzz.ratio(rendered.text, s.text) >= DIVERSITY_MAX_SIMILARITY for s in chosen):
+                continue
+            chosen.append(Suggestion(candidate.id, candidate.version, candidate.kind, rendered.text, round(score, 4),
+                                     candidate.intents[0], fit, tuple(reasons), rendered.missing_variables))
+        return SuggestResult(classification, tuple(chosen), index.version, tuple(dropped))
+
+
+def load_assistant(settings: Settings, encoder: Encoder | None = None) -> Assistant:
+    """The configured encoder and the published index, ready to serve."""
+    encoder = encoder or load_encoder(
+        settings.model_dir, settings.encoder_backend, settings.query_prefix, settings.max_seq_length,
+        settings.encoder_threads,
+    )
+    artifact = load_artifact(settings.index_dir, encoder.fingerprint, encoder.dimension)
+    return Assistant(encoder, ServingIndex(artifact), settings.ranking, settings.classifier,
+                     settings.message_cache_size)

@@ -1,0 +1,232 @@
+"""Load and validate the library's YAML files, with errors that name the file, line and field."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from scripts_library.schema import (
+    ComplianceFile,
+    Emotion,
+    EmotionFile,
+    EscalationFile,
+    FaqEntry,
+    Intent,
+    IntentFile,
+    Script,
+)
+
+INTENTS_FILE = "intents.yaml"
+EMOTIONS_FILE = "emotions.yaml"
+COMPLIANCE_FILE = "compliance.yaml"
+ESCALATION_FILE = "escalation.yaml"
+SCRIPTS_DIR = "scripts"
+FAQ_DIR = "faq"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about the library, pinned to a file and line."""
+
+    file: str
+    line: int
+    severity: str
+    code: str
+    message: str
+    hint: str = ""
+    entry_id: str | None = None
+    start: int = 0
+    end: int = 0
+
+    def format(self) -> str:
+        where = f"{self.file}:{self.line}"
+        entry = f" {self.entry_id}:" if self.entry_id else ""
+        hint = f" — fix: {self.hint}" if self.hint else ""
+        return f"{where}: {self.severity} [{self.code}]{entry} {self.message}{hint}"
+
+
+class LibraryError(Exception):
+    """The library does not load; ``problems`` lists every schema error found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(p.format() for p in problems))
+
+
+@dataclass(frozen=True)
+class Library:
+    """The whole scripts library as validated objects, with where each entry is written."""
+
+    root: Path
+    intents: tuple[Intent, ...]
+    emotions: tuple[Emotion, ...]
+    scripts: tuple[Script, ...]
+    faqs: tuple[FaqEntry, ...]
+    compliance: ComplianceFile
+    escalation: EscalationFile
+    locations: dict[str, tuple[str, int]] = field(default_factory=dict)
+    content_hash: str = ""
+
+    @property
+    def intent_ids(self) -> tuple[str, ...]:
+        return tuple(i.id for i in self.intents)
+
+    def script(self, script_id: str) -> Script:
+        for script in self.scripts:
+            if script.id == script_id:
+                return script
+        raise KeyError(f"no script with id {script_id!r} in {self.root}")
+
+
+def yaml_round_trip() -> YAML:
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def _line_of(node: Any, loc: tuple[int | str, ...]) -> int:
+    """1-based line of the deepest node along ``loc`` that carries position info."""
+    line = getattr(getattr(node, "lc", None), "line", 0)
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0]
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0]
+            node = node[part]
+        else:
+            break
+    return line + 1
+
+
+def read_yaml(path: Path, relative: str) -> Any:
+    try:
+        return yaml_round_trip().load(path.read_text(encoding="utf-8"))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise LibraryError(
+            [
+                Problem(
+                    relative, line, "error", "yaml", f"not valid YAML: {exc.problem}", "check indentation and quoting"
+                )
+            ]
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise LibraryError([Problem(relative, 1, "error", "encoding", "file is not UTF-8", "save as UTF-8")]) from exc
+
+
+def _validation_problems(exc: ValidationError, relative: str, node: Any, base: tuple = ()) -> list[Problem]:
+    entry_id = node.get("id") if isinstance(node, dict) else None
+    problems = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        field_name = ".".join(str(p) for p in loc) or "(entry)"
+        problems.append(
+            Problem(
+                relative,
+                _line_of(node, loc),
+                "error",
+                "schema",
+                f"{field_name}: {error['msg']}",
+                "see scripts_library/README.md for the format",
+                str(entry_id) if entry_id else None,
+            )
+        )
+    return problems
+
+
+def _validate(model: type[BaseModel], data: Any, relative: str, problems: list[Problem]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_validation_problems(exc, relative, data))
+        return None
+
+
+def _load_entries(
+    path: Path, root: Path, key: str, model: type[BaseModel], problems: list[Problem], locations: dict
+) -> list[Any]:
+    relative = str(path.relative_to(root.parent))
+    try:
+        data = read_yaml(path, relative)
+    except LibraryError as exc:
+        problems.extend(exc.problems)
+        return []
+    if not isinstance(data, dict) or data.get("schema_version") != 1:
+        problems.append(Problem(relative, 1, "error", "schema", "schema_version: must be 1", "add `schema_version: 1`"))
+        return []
+    items = data.get(key) or []
+    if not isinstance(items, list):
+        problems.append(Problem(relative, _line_of(data, (key,)), "error", "schema", f"{key}: must be a list"))
+        return []
+    entries = []
+    for index, item in enumerate(items):
+        line = _line_of(data, (key, index))
+        try:
+            entries.append(model.model_validate(item))
+            locations[str(item.get("id"))] = (relative, line)
+        except ValidationError as exc:
+            problems.extend(_validation_problems(exc, relative, item))
+    return entries
+
+
+def _content_hash(files: list[Path], root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _load_single(path: Path, root: Path, model: type[BaseModel], problems: list[Problem]) -> Any:
+    relative = str(path.relative_to(root.parent))
+    if not path.is_file():
+        problems.append(Problem(relative, 1, "error", "missing", f"{path.name} is missing", "restore it from git"))
+        return None
+    try:
+        data = read_yaml(path, relative)
+    except LibraryError as exc:
+        problems.extend(exc.problems)
+        return None
+    return _validate(model, data, relative, problems)
+
+
+def load_library(root: Path) -> Library:
+    """Load every file of the library; raise ``LibraryError`` listing all schema problems."""
+    root = root.resolve()
+    if not root.is_dir():
+        raise LibraryError([Problem(str(root), 1, "error", "missing", "library directory not found")])
+    problems: list[Problem] = []
+    locations: dict[str, tuple[str, int]] = {}
+    intents = _load_single(root / INTENTS_FILE, root, IntentFile, problems)
+    emotions = _load_single(root / EMOTIONS_FILE, root, EmotionFile, problems)
+    compliance = _load_single(root / COMPLIANCE_FILE, root, ComplianceFile, problems)
+    escalation = _load_single(root / ESCALATION_FILE, root, EscalationFile, problems)
+    script_files = sorted((root / SCRIPTS_DIR).glob("*.yaml"))
+    faq_files = sorted((root / FAQ_DIR).glob("*.yaml"))
+    scripts = [s for p in script_files for s in _load_entries(p, root, "scripts", Script, problems, locations)]
+    faqs = [f for p in faq_files for f in _load_entries(p, root, "faq", FaqEntry, problems, locations)]
+    if problems:
+        raise LibraryError(problems)
+    files = [root / INTENTS_FILE, root / EMOTIONS_FILE, root / COMPLIANCE_FILE, root / ESCALATION_FILE]
+    return Library(
+        root=root,
+        intents=intents.intents,
+        emotions=emotions.emotions,
+        scripts=tuple(scripts),
+        faqs=tuple(faqs),
+        compliance=compliance,
+        escalation=escalation,
+        locations=locations,
+        content_hash=_content_hash(files + script_files + faq_files, root),
+    )
