@@ -16,11 +16,21 @@ class BodySizeLimit:
 
     async def _reject(self, send: Send) -> None:
         body = json.dumps(
-            {"error": {"code": "payload_too_large", "message": f"request body exceeds {self.max_bytes} bytes",
-                       "details": []}}
+            {
+                "error": {
+                    "code": "payload_too_large",
+                    "message": f"request body exceeds {self.max_bytes} bytes",
+                    "details": [],
+                }
+            }
         ).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

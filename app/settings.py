@@ -29,7 +29,18 @@ class ClassifierSettings(BaseModel):
     """Thresholds applied on top of the calibrated classifiers."""
 
     other_below: float = Field(0.25, description="below this top-intent confidence the intent is `other`")
-    angry_at: float = Field(0.30, description="emotion is `angry` when its probability reaches this")
+    angry_at: float = Field(0.25, description="emotion is `angry` when its probability reaches this")
+    emotion_traffic_share: dict[str, float] = Field(
+        default_factory=lambda: {
+            "neutral": 0.45,
+            "angry": 0.14,
+            "anxious": 0.15,
+            "dissatisfied": 0.15,
+            "positive": 0.11,
+        },
+        description="expected share of each emotion in live traffic (training data is balanced)",
+    )
+    prior_strength: float = Field(0.5, ge=0, le=1, description="how far to shift emotions toward that share")
     alternative_min: float = Field(0.08, description="smallest confidence listed as an alternative intent")
     history_turns: int = Field(2, ge=0, le=6, description="customer turns of history used for context")
 
@@ -37,9 +48,7 @@ class ClassifierSettings(BaseModel):
 class Settings(BaseSettings):
     """Everything a deployment may change. Paths default to the git-ignored ``var/`` folder."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="HUASHU_", env_file=".env", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="HUASHU_", env_file=".env", env_nested_delimiter="__", extra="ignore")
 
     model_dir: Path = Field(
         VAR_DIR / "models" / "multilingual-e5-small",

@@ -26,15 +26,18 @@ def main(argv: list[str] | None = None) -> int:
     status = sub.add_parser("status", help="print the published version's manifest")
     status.add_argument("--out", type=Path, default=settings.index_dir)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
-                        format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
+        format="%(levelname)s %(name)s %(message)s",
+    )
     try:
         if args.command == "status":
             manifest = current_manifest(args.out)
             print(manifest.model_dump_json(indent=2, exclude={"entry_versions"}) if manifest else "no index")
             return 0 if manifest else 1
-        encoder = load_encoder(settings.model_dir, settings.encoder_backend, settings.query_prefix,
-                               settings.max_seq_length)
+        encoder = load_encoder(
+            settings.model_dir, settings.encoder_backend, settings.query_prefix, settings.max_seq_length
+        )
         if args.if_stale and not is_stale(args.library, args.out, encoder.fingerprint):
             print("index is up to date")
             return 0
@@ -43,8 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     m = report.manifest
-    print(f"published {m.version}: {m.item_count} vectors ({m.index_type}), {m.entry_count} entries, "
-          f"embedded {report.embedded} new texts ({report.cached} cached) in {report.seconds:.2f} s")
+    print(
+        f"published {m.version}: {m.item_count} vectors ({m.index_type}), {m.entry_count} entries, "
+        f"embedded {report.embedded} new texts ({report.cached} cached) in {report.seconds:.2f} s"
+    )
     return 0
 
 

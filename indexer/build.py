@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 EXACT_SEARCH_LIMIT = 50_000  # above this many vectors an HNSW graph replaces exact search
 HNSW_NEIGHBOURS = 32
 ENCODE_CHUNK = 64
+INTENT_C = 8.0  # inverse regularisation of the classifiers' logistic regressions
+EMOTION_C = 20.0
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,11 @@ def _intent_training(library: Library, servable: set[str]) -> tuple[list[str], l
 
 
 def _train(
-    texts: list[str], labels: list[str], embed: Callable[[list[str]], np.ndarray]
+    texts: list[str], labels: list[str], embed: Callable[[list[str]], np.ndarray], regularisation: float
 ) -> tuple[HybridClassifier, dict]:
     messages = [normalize(t) for t in texts]
     normalised = [m.text for m in messages]
-    classifier = HybridClassifier()
+    classifier = HybridClassifier(c_dense=regularisation, c_lexical=regularisation)
     metrics = classifier.fit(normalised, dense_features(embed(normalised), messages), labels)
     return classifier, metrics
 
@@ -94,7 +96,9 @@ def _entries_payload(library: Library, servable: set[str]) -> dict:
     }
 
 
-def build_index(library_dir: Path, out_dir: Path, encoder: Encoder, cache_dir: Path, quiet: bool = False) -> BuildReport:
+def build_index(
+    library_dir: Path, out_dir: Path, encoder: Encoder, cache_dir: Path, quiet: bool = False
+) -> BuildReport:
     """Load and lint the library, embed what is searchable, train classifiers, publish a version."""
     started = time.perf_counter()
     library = load_library(library_dir)
@@ -118,10 +122,10 @@ def build_index(library_dir: Path, out_dir: Path, encoder: Encoder, cache_dir: P
     try:
         row_texts, row_owners = _searchable_rows(library, servable)
         index, index_type = make_faiss_index(embed(row_texts))
-        intent_model, intent_metrics = _train(*_intent_training(library, servable), embed)
+        intent_model, intent_metrics = _train(*_intent_training(library, servable), embed, INTENT_C)
         emotion_texts = [e for emotion in library.emotions for e in emotion.examples]
         emotion_labels = [emotion.id for emotion in library.emotions for _ in emotion.examples]
-        emotion_model, emotion_metrics = _train(emotion_texts, emotion_labels, embed)
+        emotion_model, emotion_metrics = _train(emotion_texts, emotion_labels, embed, EMOTION_C)
     finally:
         cache.close()
     entry_versions = {s.id: s.version for s in library.scripts if s.id in servable}
@@ -149,8 +153,13 @@ def build_index(library_dir: Path, out_dir: Path, encoder: Encoder, cache_dir: P
         ),
     )
     seconds = time.perf_counter() - started
-    log.info("published index %s: %d vectors, %d entries in %.2f s", manifest.version, index.ntotal,
-             len(entry_versions), seconds)
+    log.info(
+        "published index %s: %d vectors, %d entries in %.2f s",
+        manifest.version,
+        index.ntotal,
+        len(entry_versions),
+        seconds,
+    )
     return BuildReport(manifest, seconds, embedded, cached)
 
 

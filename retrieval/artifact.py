@@ -171,7 +171,9 @@ class LoadedArtifact:
     classifiers: Any
 
 
-def load_artifact(index_dir: Path, model_fingerprint: str, dimension: int, version: str | None = None) -> LoadedArtifact:
+def load_artifact(
+    index_dir: Path, model_fingerprint: str, dimension: int, version: str | None = None
+) -> LoadedArtifact:
     """Load and verify a version (default: ``CURRENT``); raise ``ArtifactError`` on any mismatch."""
     version = version or current_version(index_dir)
     if version is None:

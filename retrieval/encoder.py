@@ -71,7 +71,10 @@ class SentenceTransformerEncoder:
         self._model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
         self._model.max_seq_length = max_seq_length
         self._prefix = prefix
-        self.dimension = int(self._model.get_sentence_embedding_dimension())
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        )
+        self.dimension = int(dimension())
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         vectors = self._model.encode(

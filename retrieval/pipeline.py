@@ -121,14 +121,16 @@ class Candidate:
 
 def _candidate_from_script(script: Script) -> Candidate:
     examples = tuple(normalize(e).text for e in script.examples)
-    return Candidate(script.id, "script", script.version, script.intents, script.emotions, script.platforms,
-                     examples, script=script)
+    return Candidate(
+        script.id, "script", script.version, script.intents, script.emotions, script.platforms, examples, script=script
+    )
 
 
 def _candidate_from_faq(entry: FaqEntry) -> Candidate:
     examples = tuple(normalize(q).text for q in entry.questions)
-    return Candidate(entry.id, "faq", entry.version, (entry.intent,), ("neutral",), entry.platforms, examples,
-                     faq=entry)
+    return Candidate(
+        entry.id, "faq", entry.version, (entry.intent,), ("neutral",), entry.platforms, examples, faq=entry
+    )
 
 
 class ServingIndex:
@@ -255,9 +257,19 @@ class Assistant:
         )
         return IntentResult(top, index.intent_names.get(top, top), round(confidence, 4), alternatives)
 
+    def _shift_to_traffic(self, prediction: Prediction) -> Prediction:
+        """Correct for label shift: training emotions are balanced, live traffic is mostly neutral."""
+        share = self.thresholds.emotion_traffic_share
+        strength = self.thresholds.prior_strength
+        weighted = {k: p * share.get(k, 0.2) ** strength for k, p in prediction.probabilities.items()}
+        total = sum(weighted.values()) or 1.0
+        probabilities = {k: v / total for k, v in weighted.items()}
+        best = max(probabilities, key=probabilities.get)
+        return Prediction(best, probabilities[best], probabilities)
+
     def _emotion(self, index: ServingIndex, message: NormalizedMessage, vector: np.ndarray) -> EmotionResult:
         features = dense_features(vector.reshape(1, -1), [message])
-        prediction = index.emotion_model.predict(message.text, features[0])
+        prediction = self._shift_to_traffic(index.emotion_model.predict(message.text, features[0]))
         angry = prediction.probabilities.get("angry", 0.0)
         if prediction.label != "angry" and angry >= self.thresholds.angry_at:
             prediction = Prediction("angry", angry, prediction.probabilities)
@@ -312,9 +324,18 @@ class Assistant:
         specific = platform is not None and platform in candidate.platforms
         platform_score = 1.0 if specific else 0.5
         prior = self.priors.get(candidate.id, 0.5)
-        score = (w.semantic * max(semantic, 0.0) + w.lexical * lexical + w.intent * intent_p + w.emotion * fit
-                 + w.platform * platform_score + w.prior * prior)
-        reasons = [f"语义相似度 {semantic:.2f}", f"意图匹配「{index.intent_names.get(candidate.intents[0], candidate.intents[0])}」{intent_p:.2f}"]
+        score = (
+            w.semantic * max(semantic, 0.0)
+            + w.lexical * lexical
+            + w.intent * intent_p
+            + w.emotion * fit
+            + w.platform * platform_score
+            + w.prior * prior
+        )
+        reasons = [
+            f"语义相似度 {semantic:.2f}",
+            f"意图匹配「{index.intent_names.get(candidate.intents[0], candidate.intents[0])}」{intent_p:.2f}",
+        ]
         if fit == 1.0 and c.emotion.id != "neutral":
             reasons.append(f"适合{EMOTION_NAMES[c.emotion.id]}情绪的话术")
         if lexical >= 0.6:
@@ -334,8 +355,9 @@ class Assistant:
         for candidate_id in self._candidates(index, semantic, classification):
             candidate = index.candidates[candidate_id]
             if candidate.suits_platform(request.platform):
-                score, fit, reasons = self._score(index, candidate, semantic.get(candidate_id, floor), classification,
-                                                  request.platform)
+                score, fit, reasons = self._score(
+                    index, candidate, semantic.get(candidate_id, floor), classification, request.platform
+                )
                 scored.append((score, fit, reasons, candidate))
         scored.sort(key=lambda item: item[0], reverse=True)
         chosen: list[Suggestion] = []
@@ -354,17 +376,32 @@ class Assistant:
                 continue
             if any(fuzz.ratio(rendered.text, s.text) >= DIVERSITY_MAX_SIMILARITY for s in chosen):
                 continue
-            chosen.append(Suggestion(candidate.id, candidate.version, candidate.kind, rendered.text, round(score, 4),
-                                     candidate.intents[0], fit, tuple(reasons), rendered.missing_variables))
+            chosen.append(
+                Suggestion(
+                    candidate.id,
+                    candidate.version,
+                    candidate.kind,
+                    rendered.text,
+                    round(score, 4),
+                    candidate.intents[0],
+                    fit,
+                    tuple(reasons),
+                    rendered.missing_variables,
+                )
+            )
         return SuggestResult(classification, tuple(chosen), index.version, tuple(dropped))
 
 
 def load_assistant(settings: Settings, encoder: Encoder | None = None) -> Assistant:
     """The configured encoder and the published index, ready to serve."""
     encoder = encoder or load_encoder(
-        settings.model_dir, settings.encoder_backend, settings.query_prefix, settings.max_seq_length,
+        settings.model_dir,
+        settings.encoder_backend,
+        settings.query_prefix,
+        settings.max_seq_length,
         settings.encoder_threads,
     )
     artifact = load_artifact(settings.index_dir, encoder.fingerprint, encoder.dimension)
-    return Assistant(encoder, ServingIndex(artifact), settings.ranking, settings.classifier,
-                     settings.message_cache_size)
+    return Assistant(
+        encoder, ServingIndex(artifact), settings.ranking, settings.classifier, settings.message_cache_size
+    )

@@ -1,0 +1,94 @@
+"""The HTTP contract: happy paths, clear 4xx errors, hot reload."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from indexer.build import build_index
+from tests.conftest import LIBRARY
+
+
+@pytest.fixture(scope="module")
+def client(base_settings, built_index):
+    with TestClient(create_app(base_settings)) as test_client:
+        yield test_client
+
+
+def test_health_and_readiness(client, built_index):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["index_version"] == built_index.manifest.version and ready["item_count"] > 1000
+
+
+def test_suggest_happy_path(client, built_index):
+    response = client.post("/v1/suggest", json={"message": "我的快递三天没更新了", "top_k": 3})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["intent"]["id"] == "logistics_tracking"
+    assert len(body["suggestions"]) == 3
+    assert body["suggestions"][0]["intent"] == "logistics_tracking"
+    assert body["index_version"] == built_index.manifest.version
+    assert body["took_ms"] > 0 and body["request_id"] == response.headers["x-request-id"]
+    first = body["suggestions"][0]
+    assert first["text"] and "{{" not in first["text"] and first["reasons"]
+
+
+def test_suggest_renders_context_and_lists_missing_variables(client):
+    body = client.post("/v1/suggest", json={"message": "帮我改下收货地址", "top_k": 10}).json()
+    assert body["intent"]["id"] == "order_change"
+    assert all("None" not in s["text"] and "{{" not in s["text"] for s in body["suggestions"])
+
+
+def test_classify_returns_intent_emotion_escalation(client):
+    body = client.post("/v1/classify", json={"message": "你们卖假货！我要投诉到12315"}).json()
+    assert body["escalation"]["required"] is True and body["escalation"]["team"]
+    assert body["emotion"]["id"] == "angry"
+    assert 0 <= body["emotion"]["intensity"] <= 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"message": ""},
+        {"message": "   "},
+        {"message": "x" * 2001},
+        {"message": "你好", "top_k": 0},
+        {"message": "你好", "top_k": 21},
+        {"message": "你好", "platform": "amazon"},
+        {"message": "你好", "history": [{"role": "robot", "text": "hi"}]},
+        {"message": "你好", "unknown_field": 1},
+        {"message": "你好", "context": {"courier": {"nested": "x"}}},
+        {"message": 12},
+    ],
+)
+def test_bad_input_is_a_clear_422(client, payload):
+    response = client.post("/v1/suggest", json=payload)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request" and error["message"] and error["details"]
+
+
+def test_oversized_and_malformed_bodies(client):
+    response = client.post(
+        "/v1/suggest", content=b'{"message": "' + b"a" * 200_000 + b'"}', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+    response = client.post(
+        "/v1/suggest", content=b'{"message": "\xff\xfe"}', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400 and response.json()["error"]["code"] == "bad_request"
+    assert client.get("/v1/nowhere").json()["error"]["code"] == "not_found"
+
+
+def test_reload_swaps_in_a_new_version_and_refuses_a_corrupt_one(client, base_settings, encoder):
+    before = client.get("/readyz").json()["index_version"]
+    manifest = build_index(LIBRARY, base_settings.index_dir, encoder, base_settings.cache_dir, quiet=True).manifest
+    body = client.post("/v1/admin/reload").json()
+    assert body == {"previous_version": before, "index_version": manifest.version, "changed": True}
+    newest = build_index(LIBRARY, base_settings.index_dir, encoder, base_settings.cache_dir, quiet=True).manifest
+    (base_settings.index_dir / "versions" / newest.version / "entries.json").write_text("{}")
+    response = client.post("/v1/admin/reload")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "artifact_rejected"
+    assert client.get("/readyz").json()["index_version"] == manifest.version
+    assert client.post("/v1/suggest", json={"message": "发票怎么开"}).status_code == 200

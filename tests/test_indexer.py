@@ -1,0 +1,97 @@
+"""Index build + search with the real model, atomic publishing, caching and artifact verification."""
+
+import shutil
+
+import pytest
+
+from indexer.build import build_index, is_stale
+from retrieval import artifact as artifact_module
+from retrieval.artifact import VERSIONS, ArtifactError, current_version, load_artifact
+from retrieval.pipeline import MessageInput
+from tests.conftest import LIBRARY
+
+
+def test_round_trip_finds_logistics_scripts_first(assistant):
+    result = assistant.suggest(MessageInput("我的快递三天没更新了"))
+    assert result.classification.intent.id == "logistics_tracking"
+    assert result.suggestions[0].intent == "logistics_tracking"
+    assert result.suggestions[0].script_id.startswith("logistics_tracking.")
+
+
+def test_manifest_describes_the_build(built_index, encoder):
+    manifest = built_index.manifest
+    assert manifest.model_id == "intfloat/multilingual-e5-small" and manifest.dimension == encoder.dimension == 384
+    assert manifest.index_type == "flat-ip" and manifest.item_count > 1000 and manifest.entry_count >= 400
+    assert set(manifest.files) == {"vectors.faiss", "rows.json", "entries.json", "classifiers.pkl"}
+
+
+def test_rebuild_hits_the_embedding_cache(tmp_path, encoder, base_settings, built_index):
+    report = build_index(LIBRARY, tmp_path / "index", encoder, base_settings.cache_dir, quiet=True)
+    assert report.embedded == 0 and report.cached > 1000
+
+
+def test_editing_one_script_embeds_only_its_texts(tmp_path, library_copy, encoder, base_settings, built_index):
+    path = library_copy / "scripts" / "invoice.yaml"
+    path.write_text(
+        path.read_text("utf-8").replace("examples:\n", "examples:\n      - 发票能不能今天开好呀新问法\n", 1), "utf-8"
+    )
+    report = build_index(library_copy, tmp_path / "index", encoder, base_settings.cache_dir, quiet=True)
+    assert report.embedded == 1
+
+
+def test_failed_build_leaves_the_previous_index_serving(tmp_path, encoder, base_settings, monkeypatch):
+    out = tmp_path / "index"
+    first = build_index(LIBRARY, out, encoder, base_settings.cache_dir, quiet=True).manifest.version
+    real_write = artifact_module._write_file
+
+    def crash_on_classifiers(path, data):
+        if path.name == "classifiers.pkl":
+            raise OSError("simulated crash mid-build")
+        real_write(path, data)
+
+    monkeypatch.setattr(artifact_module, "_write_file", crash_on_classifiers)
+    with pytest.raises(OSError, match="simulated crash"):
+        build_index(LIBRARY, out, encoder, base_settings.cache_dir, quiet=True)
+    assert current_version(out) == first
+    assert [p.name for p in (out / VERSIONS).iterdir()] == [first]  # no half-written version left behind
+    load_artifact(out, encoder.fingerprint, encoder.dimension)
+    monkeypatch.undo()
+    second = build_index(LIBRARY, out, encoder, base_settings.cache_dir, quiet=True).manifest.version
+    assert current_version(out) == second != first
+
+
+def test_corrupt_or_foreign_artifacts_are_refused(tmp_path, encoder, base_settings, built_index):
+    out = tmp_path / "index"
+    shutil.copytree(base_settings.index_dir, out)
+    version_dir = out / VERSIONS / current_version(out)
+    with pytest.raises(ArtifactError, match="built with model"):
+        load_artifact(out, "another-model", encoder.dimension)
+    with pytest.raises(ArtifactError, match="built with model"):
+        load_artifact(out, encoder.fingerprint, 768)
+    vectors = version_dir / "vectors.faiss"
+    vectors.write_bytes(vectors.read_bytes()[:1000])  # truncated
+    with pytest.raises(ArtifactError, match="checksum"):
+        load_artifact(out, encoder.fingerprint, encoder.dimension)
+
+
+def test_staleness_follows_library_and_model(library_copy, tmp_path, encoder, base_settings):
+    out = tmp_path / "index"
+    assert is_stale(library_copy, out, encoder.fingerprint)
+    build_index(library_copy, out, encoder, base_settings.cache_dir, quiet=True)
+    assert not is_stale(library_copy, out, encoder.fingerprint)
+    assert is_stale(library_copy, out, "other-model")
+    (library_copy / "faq" / "invoice.yaml").write_text(
+        (library_copy / "faq" / "invoice.yaml").read_text("utf-8") + "\n", "utf-8"
+    )
+    assert is_stale(library_copy, out, encoder.fingerprint)
+
+
+def test_retired_and_draft_scripts_never_reach_the_index(tmp_path, library_copy, encoder, base_settings):
+    from scripts_library.editing import new_script, retire
+
+    draft = new_script(library_copy, "logistics_tracking", "draft_probe", author="培训组-测试").id
+    retired = retire(library_copy, "logistics_tracking.not_updated").id
+    manifest = build_index(library_copy, tmp_path / "index", encoder, base_settings.cache_dir, quiet=True).manifest
+    assert draft not in manifest.entry_versions and retired not in manifest.entry_versions
+    loaded = load_artifact(tmp_path / "index", encoder.fingerprint, encoder.dimension)
+    assert draft not in loaded.rows and retired not in loaded.rows
