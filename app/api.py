@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from app.auth import require
 from app.errors import ApiError
 from app.schemas import (
     ClassifyRequest,
@@ -14,6 +17,8 @@ from app.schemas import (
     EmotionOut,
     ErrorResponse,
     EscalationOut,
+    FeedbackRequest,
+    FeedbackResponse,
     Health,
     IntentAlternative,
     IntentOut,
@@ -24,10 +29,16 @@ from app.schemas import (
     SuggestResponse,
 )
 from app.service import Service
+from app.store import FeedbackRecord, StoreUnavailable, SuggestionRecord, UnknownRequest
 from retrieval.artifact import ArtifactError
-from retrieval.pipeline import Classification, MessageInput, Turn
+from retrieval.normalize import redact
+from retrieval.pipeline import Classification, MessageInput, SuggestResult, Turn
+
+log = logging.getLogger("huashu.api")
 
 ERRORS = {
+    401: {"model": ErrorResponse, "description": "missing or invalid API key"},
+    403: {"model": ErrorResponse, "description": "the key's role may not use this route"},
     413: {"model": ErrorResponse, "description": "request body too large"},
     422: {"model": ErrorResponse, "description": "invalid request"},
     503: {"model": ErrorResponse, "description": "index not loaded"},
@@ -85,7 +96,50 @@ def readyz(request: Request) -> Readiness:
     )
 
 
-@router.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS, tags=["assistant"])
+AGENT = [Depends(require("agent"))]
+TRAINER = [Depends(require("trainer"))]
+
+
+@router.get("/metrics", tags=["ops"], include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """Prometheus metrics of this process."""
+    return Response(generate_latest(_service(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _log_suggestion(service: Service, request_id: str, body: SuggestRequest, result: SuggestResult, ms: float) -> None:
+    c = result.classification
+    ids = tuple(s.script_id for s in result.suggestions)
+    service.store.log_suggestion(
+        SuggestionRecord(
+            request_id,
+            result.index_version,
+            redact(c.normalized.text),
+            c.intent.id,
+            c.emotion.id,
+            body.platform,
+            body.shop_id,
+            ids,
+        )
+    )
+    if result.dropped:
+        service.metrics.dropped.inc(len(result.dropped))
+    log.info(
+        "suggest",
+        extra={
+            "fields": {
+                "request_id": request_id,
+                "intent": c.intent.id,
+                "emotion": c.emotion.id,
+                "escalate": c.escalation.required,
+                "suggestions": list(ids),
+                "dropped": list(result.dropped),
+                "took_ms": round(ms, 2),
+            }
+        },
+    )
+
+
+@router.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS, tags=["assistant"], dependencies=AGENT)
 def classify(body: ClassifyRequest, request: Request, response: Response) -> ClassifyResponse:
     """Intent, emotion and escalation of one customer message (history optional)."""
     started = time.perf_counter()
@@ -102,13 +156,15 @@ def classify(body: ClassifyRequest, request: Request, response: Response) -> Cla
     )
 
 
-@router.post("/v1/suggest", response_model=SuggestResponse, responses=ERRORS, tags=["assistant"])
+@router.post("/v1/suggest", response_model=SuggestResponse, responses=ERRORS, tags=["assistant"], dependencies=AGENT)
 def suggest(body: SuggestRequest, request: Request, response: Response) -> SuggestResponse:
     """Classification plus ranked, rendered, compliant reply suggestions, best first."""
     started = time.perf_counter()
-    result = _service(request).assistant.suggest(_input(body))
+    service = _service(request)
+    result = service.assistant.suggest(_input(body))
     request_id = uuid.uuid4().hex
     response.headers["X-Request-ID"] = request_id
+    _log_suggestion(service, request_id, body, result, (time.perf_counter() - started) * 1000)
     return SuggestResponse(
         request_id=request_id,
         index_version=result.index_version,
@@ -131,7 +187,39 @@ def suggest(body: SuggestRequest, request: Request, response: Response) -> Sugge
     )
 
 
-@router.post("/v1/admin/reload", response_model=ReloadResponse, responses=ERRORS, tags=["admin"])
+@router.post(
+    "/v1/feedback",
+    response_model=FeedbackResponse,
+    status_code=201,
+    tags=["assistant"],
+    responses=ERRORS | {404: {"model": ErrorResponse, "description": "unknown request_id"}},
+    dependencies=AGENT,
+)
+def feedback(body: FeedbackRequest, request: Request, response: Response) -> FeedbackResponse:
+    """Record what the agent did with a suggestion; repeating the same feedback is harmless."""
+    service = _service(request)
+    record = FeedbackRecord(
+        body.request_id,
+        body.script_id,
+        body.action,
+        redact(body.final_text) if body.final_text else None,
+        body.agent_id,
+    )
+    try:
+        feedback_id, created = service.store.record_feedback(record)
+    except UnknownRequest as exc:
+        raise ApiError(404, "unknown_request", "no suggestion was issued with this request_id") from exc
+    except StoreUnavailable as exc:
+        raise ApiError(503, "store_unavailable", "feedback cannot be saved right now; retry later") from exc
+    if created:
+        service.metrics.observe_feedback(body.action)
+        service.refresh_priors()
+    else:
+        response.status_code = 200
+    return FeedbackResponse(feedback_id=feedback_id, created=created)
+
+
+@router.post("/v1/admin/reload", response_model=ReloadResponse, responses=ERRORS, tags=["admin"], dependencies=TRAINER)
 def reload(request: Request) -> ReloadResponse:
     """Swap in the index version ``CURRENT`` points to; a bad artifact is refused, the old one keeps serving."""
     service = _service(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 Platform = Literal["tmall", "taobao", "jd", "pdd"]
 MessageText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
@@ -138,3 +138,39 @@ class ReloadResponse(ApiModel):
     previous_version: str
     index_version: str
     changed: bool
+
+
+class FeedbackRequest(ApiModel):
+    request_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+    script_id: Annotated[str, StringConstraints(min_length=1, max_length=120)] | None = None
+    action: Literal["picked", "edited", "rejected", "none_fit"]
+    final_text: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    agent_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "request_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+                    "script_id": "logistics_tracking.stuck_apology",
+                    "action": "edited",
+                    "final_text": "非常抱歉，已为您催促快递，今天18点前回复您。",
+                    "agent_id": "agent-007",
+                }
+            ]
+        },
+    )
+
+    @model_validator(mode="after")
+    def _script_for_actions(self) -> FeedbackRequest:
+        if self.action != "none_fit" and not self.script_id:
+            raise ValueError(f"script_id is required when action is {self.action}")
+        if self.action == "edited" and not self.final_text:
+            raise ValueError("final_text is required when action is edited")
+        return self
+
+
+class FeedbackResponse(ApiModel):
+    feedback_id: int
+    created: bool = Field(description="false when the same feedback was already recorded (idempotent)")

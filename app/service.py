@@ -1,11 +1,14 @@
-"""The service's long-lived state: the assistant and how its index is (re)loaded."""
+"""The service's long-lived state: assistant, store, metrics, and how the index is (re)loaded."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
+from app.observability import Metrics
 from app.settings import Settings
+from app.store import Store
 from indexer.build import build_index
 from retrieval.artifact import ArtifactError, current_version, load_artifact
 from retrieval.encoder import Encoder, load_encoder
@@ -17,14 +20,19 @@ log = logging.getLogger(__name__)
 class Service:
     """Created in the app's lifespan; routes reach it through ``app.state.service``."""
 
-    def __init__(self, settings: Settings, encoder: Encoder, assistant: Assistant) -> None:
+    def __init__(self, settings: Settings, encoder: Encoder, assistant: Assistant, store: Store, metrics: Metrics):
         self.settings = settings
         self.encoder = encoder
         self.assistant = assistant
+        self.store = store
+        self.metrics = metrics
         self._reload_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._refresher = threading.Thread(target=self._refresh_priors_loop, name="priors", daemon=True)
 
     @classmethod
-    def start(cls, settings: Settings) -> Service:
+    def start(cls, settings: Settings, metrics: Metrics) -> Service:
+        started = time.perf_counter()
         encoder = load_encoder(
             settings.model_dir,
             settings.encoder_backend,
@@ -32,6 +40,7 @@ class Service:
             settings.max_seq_length,
             settings.encoder_threads,
         )
+        metrics.model_load_seconds.set(time.perf_counter() - started)
         if current_version(settings.index_dir) is None:
             if not settings.build_index_on_startup:
                 raise ArtifactError(f"no index under {settings.index_dir}: run `python -m indexer build`")
@@ -39,8 +48,31 @@ class Service:
             build_index(settings.library_dir, settings.index_dir, encoder, settings.cache_dir, quiet=True)
         index = ServingIndex(load_artifact(settings.index_dir, encoder.fingerprint, encoder.dimension))
         assistant = Assistant(encoder, index, settings.ranking, settings.classifier, settings.message_cache_size)
+        metrics.set_index_version(index.version)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = Store(settings.effective_database_url)
+        store.create_schema()
+        store.start()
+        service = cls(settings, encoder, assistant, store, metrics)
+        service.refresh_priors()
+        service._refresher.start()
         log.info("serving index %s (%d vectors)", index.version, index.manifest.item_count)
-        return cls(settings, encoder, assistant)
+        return service
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.store.close()
+
+    def refresh_priors(self) -> None:
+        """Re-read pick rates from the shared store so every replica ranks alike."""
+        try:
+            self.assistant.priors = self.store.pick_rates()
+        except Exception as exc:  # a store outage must not stop suggestions
+            log.warning("could not refresh ranking priors: %s", exc.__class__.__name__)
+
+    def _refresh_priors_loop(self) -> None:
+        while not self._stop.wait(self.settings.prior_refresh_seconds):
+            self.refresh_priors()
 
     def reload(self) -> str:
         """Load and verify the ``CURRENT`` version, then swap it in. Raises ``ArtifactError`` if bad."""
@@ -50,5 +82,6 @@ class Service:
                 return version
             artifact = load_artifact(self.settings.index_dir, self.encoder.fingerprint, self.encoder.dimension)
             self.assistant.swap(ServingIndex(artifact))
+            self.metrics.set_index_version(artifact.manifest.version)
             log.info("hot-swapped index to %s", artifact.manifest.version)
             return artifact.manifest.version

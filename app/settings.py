@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.auth import ApiKey
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 VAR_DIR = PROJECT_ROOT / "var"
 
@@ -15,12 +17,12 @@ EncoderBackend = Literal["onnx-int8", "onnx", "torch"]
 
 
 class RankingWeights(BaseModel):
-    """Weights of the transparent suggestion scorer (features are each in [0, 1])."""
+    """Weights of the transparent suggestion scorer (features each in [0, 1]); tuned on the dev set."""
 
-    semantic: float = 0.40
-    lexical: float = 0.10
-    intent: float = 0.30
-    emotion: float = 0.15
+    semantic: float = 0.60
+    lexical: float = 0.20
+    intent: float = 0.20
+    emotion: float = 0.05
     platform: float = 0.03
     prior: float = 0.02
 
@@ -63,6 +65,11 @@ class Settings(BaseSettings):
     index_dir: Path = Field(VAR_DIR / "index", description="where index artifacts are published")
     cache_dir: Path = Field(VAR_DIR / "cache", description="embedding cache used by the indexer")
     message_cache_size: int = Field(4096, ge=0, description="LRU entries of recent message embeddings")
+    data_dir: Path = Field(VAR_DIR / "data", description="feedback database (SQLite) lives here")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite under data_dir")
+    api_keys: list[ApiKey] = Field(default_factory=list, description="JSON list of {name, role, sha256}")
+    cors_origins: list[str] = Field(default_factory=list, description="origins of the agent console plugin")
+    prior_refresh_seconds: float = Field(30.0, gt=0, description="how often ranking priors are re-read")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body accepted (413 above)")
@@ -71,3 +78,7 @@ class Settings(BaseSettings):
     classifier: ClassifierSettings = ClassifierSettings()
     encoder_threads: int = Field(0, ge=0, description="ONNX Runtime threads per process (0 = all cores)")
     build_index_on_startup: bool = Field(True, description="build the index at startup when none exists")
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'huashu.sqlite'}"

@@ -344,14 +344,14 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--dest", type=Path, default=None, help="target directory (default: HUASHU_MODEL_DIR)")
     cmd.add_argument("--force", action="store_true", help="rebuild even if the directory is complete")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     dest = args.dest or Settings().model_dir
     try:
         install(dest, force=args.force)
     except ModelProvisionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(dest)
+    print(f"{MODEL_ID} ready at {dest}")
     return 0
 
 

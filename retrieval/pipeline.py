@@ -97,6 +97,26 @@ class SuggestResult:
 
 
 @dataclass(frozen=True)
+class RankingFeatures:
+    semantic: float
+    lexical: float
+    intent: float
+    emotion: float
+    platform: float
+    prior: float
+
+    def score(self, w: RankingWeights) -> float:
+        return (
+            w.semantic * self.semantic
+            + w.lexical * self.lexical
+            + w.intent * self.intent
+            + w.emotion * self.emotion
+            + w.platform * self.platform
+            + w.prior * self.prior
+        )
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A script or FAQ entry as the ranker sees it."""
 
@@ -181,10 +201,9 @@ class EmbeddingLRU:
         return vector
 
 
-def _blend_history(p_message: np.ndarray, p_history: np.ndarray, confidence: float) -> np.ndarray:
-    """Lean on the conversation's topic when the message alone is unsure (那怎么办, 是的, an order id)."""
-    weight = float(np.clip(1.1 - confidence, 0.0, 0.8))
-    return (1 - weight) * p_message + weight * p_history
+def history_weight(confidence: float) -> float:
+    """How much the conversation's topic counts: more when the message alone is unsure (那怎么办, 是的)."""
+    return float(np.clip(1.1 - confidence, 0.0, 0.8))
 
 
 def _intensity(emotion: Prediction, message: NormalizedMessage) -> float:
@@ -201,6 +220,19 @@ def emotion_fit(customer_emotion: str, suited: Sequence[str]) -> float:
     if customer_emotion in ("angry", "anxious"):
         return 0.0
     return 0.6 if "neutral" in suited else 0.2
+
+
+LEAD_EMOTIONS = ("angry", "anxious")
+
+
+def lead_with_mood_variant(ranked: list, c: Classification) -> list:
+    """Angry customers get an apology-first reply first, anxious ones a concrete-time reply first."""
+    if c.emotion.id not in LEAD_EMOTIONS:
+        return ranked
+    for position, item in enumerate(ranked):
+        if c.emotion.id in item[2].emotions:
+            return [item, *ranked[:position], *ranked[position + 1 :]]
+    return ranked
 
 
 class Assistant:
@@ -231,18 +263,25 @@ class Assistant:
         features = dense_features(vector.reshape(1, -1), [message])
         return index.intent_model.predict_proba([message.text], features)[0]
 
-    def _with_history(self, index: ServingIndex, p_message: np.ndarray, history: Sequence[Turn]) -> np.ndarray:
+    def _with_history(
+        self, index: ServingIndex, p_message: np.ndarray, vector: np.ndarray, history: Sequence[Turn]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Intent probabilities and retrieval vector, both blended with the recent customer turns."""
         customer = [t.text for t in history if t.role == "customer"][-self.thresholds.history_turns :]
         if not customer or not self.thresholds.history_turns:
-            return p_message
+            return p_message, vector
         context = normalize(" ".join(customer))
-        p_history = self._intent_probabilities(index, context, self._embed(context.text))
+        context_vector = self._embed(context.text)
+        p_history = self._intent_probabilities(index, context, context_vector)
         labels = index.intent_model.labels
         if "greeting_thanks" in labels:  # a greeting in the history says nothing about the topic
             p_history = p_history.copy()
             p_history[labels.index("greeting_thanks")] = 0.0
             p_history /= max(p_history.sum(), 1e-9)
-        return _blend_history(p_message, p_history, float(p_message.max()))
+        weight = history_weight(float(p_message.max()))
+        blended = (1 - weight) * vector + weight * context_vector
+        blended = blended / max(float(np.linalg.norm(blended)), 1e-9)
+        return (1 - weight) * p_message + weight * p_history, blended.astype(np.float32)
 
     def _intent(self, index: ServingIndex, probabilities: np.ndarray) -> IntentResult:
         labels = index.intent_model.labels
@@ -279,14 +318,15 @@ class Assistant:
         message = normalize(request.message)
         text = message.text or request.message.strip()
         vector = self._embed(text)
-        probabilities = self._with_history(index, self._intent_probabilities(index, message, vector), request.history)
+        p_message = self._intent_probabilities(index, message, vector)
+        probabilities, search_vector = self._with_history(index, p_message, vector, request.history)
         intent = self._intent(index, probabilities)
         emotion = self._emotion(index, message, vector)
         likely = [intent.id, *(label for label, p in intent.alternatives if p >= 0.3)]
         recent = [t.text for t in request.history if t.role == "customer"][-self.thresholds.history_turns :]
         escalation = index.escalation.decide(" ".join([*recent, text]), likely)
         distribution = dict(zip(index.intent_model.labels, probabilities.tolist(), strict=True))
-        return Classification(intent, emotion, escalation, message, distribution), vector
+        return Classification(intent, emotion, escalation, message, distribution), search_vector
 
     def classify(self, request: MessageInput) -> Classification:
         return self._classify(self.index, request)[0]
@@ -310,41 +350,40 @@ class Assistant:
             ids += index.by_intent.get(intent, [])
         return list(dict.fromkeys(ids))
 
-    def _score(
+    def features(
         self, index: ServingIndex, candidate: Candidate, semantic: float, c: Classification, platform: str | None
-    ) -> tuple[float, float, list[str]]:
-        w = self.weights
+    ) -> RankingFeatures:
+        """The scorer's inputs for one candidate, each in [0, 1]."""
         intent_p = max(c.intent_probabilities.get(i, 0.0) for i in candidate.intents)
         if candidate.intents[0] == c.intent.id:
             intent_p = max(intent_p, c.intent.confidence)
         lexical = 0.0
         if candidate.examples and c.normalized.text:
             lexical = process.extractOne(c.normalized.text, candidate.examples, scorer=fuzz.ratio)[1] / 100
-        fit = emotion_fit(c.emotion.id, candidate.emotions)
         specific = platform is not None and platform in candidate.platforms
-        platform_score = 1.0 if specific else 0.5
-        prior = self.priors.get(candidate.id, 0.5)
-        score = (
-            w.semantic * max(semantic, 0.0)
-            + w.lexical * lexical
-            + w.intent * intent_p
-            + w.emotion * fit
-            + w.platform * platform_score
-            + w.prior * prior
+        return RankingFeatures(
+            semantic=max(semantic, 0.0),
+            lexical=lexical,
+            intent=intent_p,
+            emotion=emotion_fit(c.emotion.id, candidate.emotions),
+            platform=1.0 if specific else 0.5,
+            prior=self.priors.get(candidate.id, 0.5),
         )
-        reasons = [
-            f"语义相似度 {semantic:.2f}",
-            f"意图匹配「{index.intent_names.get(candidate.intents[0], candidate.intents[0])}」{intent_p:.2f}",
-        ]
-        if fit == 1.0 and c.emotion.id != "neutral":
+
+    def _reasons(
+        self, index: ServingIndex, candidate: Candidate, f: RankingFeatures, c: Classification, platform: str | None
+    ) -> list[str]:
+        intent_name = index.intent_names.get(candidate.intents[0], candidate.intents[0])
+        reasons = [f"语义相似度 {f.semantic:.2f}", f"意图匹配「{intent_name}」{f.intent:.2f}"]
+        if f.emotion == 1.0 and c.emotion.id != "neutral":
             reasons.append(f"适合{EMOTION_NAMES[c.emotion.id]}情绪的话术")
-        if lexical >= 0.6:
-            reasons.append(f"与示例字面相近 {lexical:.2f}")
-        if specific:
+        if f.lexical >= 0.6:
+            reasons.append(f"与示例字面相近 {f.lexical:.2f}")
+        if f.platform == 1.0 and platform:
             reasons.append(f"{PLATFORM_NAMES.get(platform, platform)}平台专用")
         if candidate.id in self.priors:
-            reasons.append(f"坐席采纳率 {prior:.2f}")
-        return score, fit, reasons
+            reasons.append(f"坐席采纳率 {f.prior:.2f}")
+        return reasons
 
     def suggest(self, request: MessageInput) -> SuggestResult:
         index = self.index
@@ -355,14 +394,12 @@ class Assistant:
         for candidate_id in self._candidates(index, semantic, classification):
             candidate = index.candidates[candidate_id]
             if candidate.suits_platform(request.platform):
-                score, fit, reasons = self._score(
-                    index, candidate, semantic.get(candidate_id, floor), classification, request.platform
-                )
-                scored.append((score, fit, reasons, candidate))
-        scored.sort(key=lambda item: item[0], reverse=True)
+                f = self.features(index, candidate, semantic.get(candidate_id, floor), classification, request.platform)
+                scored.append((f.score(self.weights), f, candidate))
+        scored = lead_with_mood_variant(sorted(scored, key=lambda item: item[0], reverse=True), classification)
         chosen: list[Suggestion] = []
         dropped: list[str] = []
-        for score, fit, reasons, candidate in scored:
+        for score, f, candidate in scored:
             if len(chosen) >= request.top_k:
                 break
             try:
@@ -384,8 +421,8 @@ class Assistant:
                     rendered.text,
                     round(score, 4),
                     candidate.intents[0],
-                    fit,
-                    tuple(reasons),
+                    f.emotion,
+                    tuple(self._reasons(index, candidate, f, classification, request.platform)),
                     rendered.missing_variables,
                 )
             )

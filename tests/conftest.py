@@ -19,7 +19,12 @@ LIBRARY = PROJECT_ROOT / "scripts_library"
 @pytest.fixture(scope="session")
 def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     root = tmp_path_factory.mktemp("huashu")
-    return Settings(index_dir=root / "index", cache_dir=PROJECT_ROOT / "var" / "cache", build_index_on_startup=False)
+    return Settings(
+        index_dir=root / "index",
+        data_dir=root / "data",
+        cache_dir=PROJECT_ROOT / "var" / "cache",
+        build_index_on_startup=False,
+    )
 
 
 @pytest.fixture(scope="session")

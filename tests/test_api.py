@@ -1,5 +1,7 @@
 """The HTTP contract: happy paths, clear 4xx errors, hot reload."""
 
+import shutil
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -9,8 +11,16 @@ from tests.conftest import LIBRARY
 
 
 @pytest.fixture(scope="module")
-def client(base_settings, built_index):
-    with TestClient(create_app(base_settings)) as test_client:
+def api_settings(base_settings, built_index, tmp_path_factory):
+    """The session's index copied, so reload tests can publish and corrupt versions freely."""
+    root = tmp_path_factory.mktemp("api")
+    shutil.copytree(base_settings.index_dir, root / "index")
+    return base_settings.model_copy(update={"index_dir": root / "index", "data_dir": root / "data"})
+
+
+@pytest.fixture(scope="module")
+def client(api_settings):
+    with TestClient(create_app(api_settings)) as test_client:
         yield test_client
 
 
@@ -81,13 +91,13 @@ def test_oversized_and_malformed_bodies(client):
     assert client.get("/v1/nowhere").json()["error"]["code"] == "not_found"
 
 
-def test_reload_swaps_in_a_new_version_and_refuses_a_corrupt_one(client, base_settings, encoder):
+def test_reload_swaps_in_a_new_version_and_refuses_a_corrupt_one(client, api_settings, encoder):
     before = client.get("/readyz").json()["index_version"]
-    manifest = build_index(LIBRARY, base_settings.index_dir, encoder, base_settings.cache_dir, quiet=True).manifest
+    manifest = build_index(LIBRARY, api_settings.index_dir, encoder, api_settings.cache_dir, quiet=True).manifest
     body = client.post("/v1/admin/reload").json()
     assert body == {"previous_version": before, "index_version": manifest.version, "changed": True}
-    newest = build_index(LIBRARY, base_settings.index_dir, encoder, base_settings.cache_dir, quiet=True).manifest
-    (base_settings.index_dir / "versions" / newest.version / "entries.json").write_text("{}")
+    newest = build_index(LIBRARY, api_settings.index_dir, encoder, api_settings.cache_dir, quiet=True).manifest
+    (api_settings.index_dir / "versions" / newest.version / "entries.json").write_text("{}")
     response = client.post("/v1/admin/reload")
     assert response.status_code == 409 and response.json()["error"]["code"] == "artifact_rejected"
     assert client.get("/readyz").json()["index_version"] == manifest.version

@@ -1,0 +1,115 @@
+"""Classification metrics on labelled JSONL: intent, emotion, escalation (with calibration)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+from retrieval.pipeline import Assistant, Classification, MessageInput, Turn
+
+
+@dataclass
+class Labelled:
+    id: str
+    message: str
+    intent: str
+    emotion: str
+    escalate: bool
+    history: tuple[Turn, ...] = ()
+    platform: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: dict) -> Labelled:
+        history = tuple(Turn(t["role"], t["text"]) for t in row.get("history") or [])
+        known = {"id", "message", "intent", "emotion", "escalate", "history", "platform"}
+        return cls(
+            row["id"],
+            row["message"],
+            row["intent"],
+            row["emotion"],
+            bool(row["escalate"]),
+            history,
+            row.get("platform"),
+            {k: v for k, v in row.items() if k not in known},
+        )
+
+    def as_input(self, top_k: int = 5) -> MessageInput:
+        return MessageInput(self.message, self.history, self.platform, {}, top_k)
+
+
+@dataclass
+class Predicted:
+    item: Labelled
+    result: Classification
+    millis: float
+
+
+def predict_all(assistant: Assistant, items: Iterable[Labelled]) -> list[Predicted]:
+    out = []
+    for item in items:
+        started = time.perf_counter()
+        result = assistant.classify(item.as_input())
+        out.append(Predicted(item, result, (time.perf_counter() - started) * 1000))
+    return out
+
+
+def expected_calibration_error(confidences: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        mask = (confidences > low) & (confidences <= high)
+        if mask.any():
+            total += mask.mean() * abs(confidences[mask].mean() - correct[mask].mean())
+    return float(total)
+
+
+def label_metrics(gold: list[str], pred: list[str], labels: list[str]) -> dict:
+    precision, recall, f1, support = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(gold, pred)),
+        "macro_f1": float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0)),
+        "per_class": {
+            label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
+        },
+        "labels": labels,
+        "confusion": confusion_matrix(gold, pred, labels=labels).tolist(),
+    }
+
+
+def classification_metrics(predictions: list[Predicted]) -> dict:
+    gold_intent = [p.item.intent for p in predictions]
+    pred_intent = [p.result.intent.id for p in predictions]
+    gold_emotion = [p.item.emotion for p in predictions]
+    pred_emotion = [p.result.emotion.id for p in predictions]
+    intents = sorted(set(gold_intent) | set(pred_intent))
+    emotions = ["angry", "anxious", "dissatisfied", "neutral", "positive"]
+    confidence = np.array([p.result.intent.confidence for p in predictions])
+    correct = np.array([g == q for g, q in zip(gold_intent, pred_intent, strict=True)], dtype=float)
+    gold_esc = np.array([p.item.escalate for p in predictions])
+    pred_esc = np.array([p.result.escalation.required for p in predictions])
+    true_positive = float((gold_esc & pred_esc).sum())
+    millis = np.array([p.millis for p in predictions])
+    return {
+        "n": len(predictions),
+        "intent": label_metrics(gold_intent, pred_intent, intents)
+        | {"ece": expected_calibration_error(confidence, correct)},
+        "emotion": label_metrics(gold_emotion, pred_emotion, emotions),
+        "escalation": {
+            "recall": true_positive / max(gold_esc.sum(), 1),
+            "precision": true_positive / max(pred_esc.sum(), 1),
+            "support": int(gold_esc.sum()),
+        },
+        "latency_ms": {"p50": float(np.percentile(millis, 50)), "p99": float(np.percentile(millis, 99))},
+    }
+
+
+def worst_errors(predictions: list[Predicted], n: int = 20) -> list[Predicted]:
+    """Intent errors the classifier was most confident about."""
+    wrong = [p for p in predictions if p.result.intent.id != p.item.intent]
+    return sorted(wrong, key=lambda p: p.result.intent.confidence, reverse=True)[:n]
