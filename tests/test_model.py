@@ -34,5 +34,5 @@ def test_int8_stays_within_one_point_of_fp32_on_lcqmc(encoder):
 
 
 def test_missing_model_dir_gives_an_actionable_error(tmp_path):
-    with pytest.raises(EncoderLoadError, match="retrieval.model install"):
+    with pytest.raises(EncoderLoadError, match=r"retrieval\.model install"):
         load_encoder(tmp_path / "nowhere", "onnx-int8")
