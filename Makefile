@@ -41,7 +41,7 @@ lint: $(VENV)/.installed-dev
 	$(PY) -m scripts_library lint
 
 eval: $(VENV)/.installed-dev model index
-	$(PY) -m eval classify --data eval/data/dev_messages.jsonl
+	$(PY) -m eval run --config eval/configs/default.yaml
 
 bench: $(VENV)/.installed-dev model index
 	$(PY) -m eval.bench_encode

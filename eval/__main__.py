@@ -1,4 +1,4 @@
-"""Evaluation commands: ``python -m eval classify --data FILE`` and ``python -m eval sts``."""
+"""Evaluation commands: ``python -m eval classify|sts|feedback-report|run|compare``."""
 
 from __future__ import annotations
 
@@ -82,6 +82,73 @@ def cmd_sts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback_report(args: argparse.Namespace) -> int:
+    from collections import Counter, defaultdict
+
+    from app.store import Store
+
+    settings = Settings()
+    store = Store(args.database or settings.effective_database_url)
+    store.create_schema()
+    edited = store.edited_texts(limit=args.limit)
+    print(f"== most-edited scripts ({len(edited)} recent edits; texts are PII-redacted)")
+    by_script: dict[str, list[str]] = defaultdict(list)
+    for script_id, text in edited:
+        by_script[script_id].append(text)
+    for script_id, texts in sorted(by_script.items(), key=lambda kv: len(kv[1]), reverse=True)[:20]:
+        print(f"{len(texts):4d}  {script_id}")
+        for text in texts[:3]:
+            print(f"        → {text}")
+    none_fit = store.none_fit_messages(limit=args.limit)
+    print(f"\n== messages where no suggestion fitted ({len(none_fit)}), by intent: scripts to write")
+    counts = Counter(intent for intent, _ in none_fit)
+    for intent, n in counts.most_common():
+        samples = [m for i, m in none_fit if i == intent][:3]
+        print(f"{n:4d}  {intent:22} e.g. {' | '.join(samples)}")
+    store.close()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from eval.runner import run
+    from retrieval.pipeline import load_assistant
+
+    result = run(args.config, load_assistant(Settings()), quiet=args.quiet)
+    print(f"wrote {result.path}/metrics.json, predictions.jsonl, report.html")
+    for suite, metrics in result.metrics.items():
+        if not suite.startswith("_"):
+            print(f"{suite}: {_headline(metrics)}")
+    for failure in result.failures:
+        print(f"GATE FAILED: {failure}", file=sys.stderr)
+    return 1 if result.failures else 0
+
+
+def _headline(metrics: dict) -> str:
+    keys = ("hit@3", "compliance_violations", "macro_f1", "spearman", "hybrid", "suggest_ms")
+    if "intent" in metrics:
+        return (
+            f"intent macro-F1 {metrics['intent']['macro_f1']:.3f}, emotion macro-F1 "
+            f"{metrics['emotion']['macro_f1']:.3f}, escalation recall {metrics['escalation']['recall']:.3f}"
+        )
+    return ", ".join(f"{k} {metrics[k]}" for k in keys if k in metrics)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from eval.runner import compare, render_comparison
+
+    comparison = compare(args.run_a, args.run_b)
+    for p in comparison["paired"]:
+        verdict = "REGRESSION" if p["regression"] else "improvement" if p["improvement"] else "within noise"
+        print(f"{p['metric']:32} {p['delta']:+.4f}  95% CI [{p['ci95'][0]:+.4f}, {p['ci95'][1]:+.4f}]  {verdict}")
+    for key, d in comparison["deltas"].items():
+        if abs(d["delta"]) > 1e-9:
+            print(f"  {key:48} {d['a']:10.4f} → {d['b']:10.4f}  ({d['delta']:+.4f})")
+    out = args.run_b / f"compare-{args.run_a.name}.html"
+    render_comparison(out, comparison)
+    print(f"wrote {out}")
+    return 1 if any(p["regression"] for p in comparison["paired"]) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval", description="offline evaluation")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +160,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=3000, help="pairs per set (0 = all)")
     p.add_argument("--backends", nargs="+", default=["onnx-int8"], choices=["onnx-int8", "onnx", "torch"])
     p.set_defaults(func=cmd_sts)
+    p = sub.add_parser("feedback-report", help="most-edited scripts and none_fit messages, for trainers")
+    p.add_argument("--database", default=None, help="SQLAlchemy URL (default: the service's database)")
+    p.add_argument("--limit", type=int, default=1000)
+    p.set_defaults(func=cmd_feedback_report)
+    p = sub.add_parser("run", help="run an evaluation config into eval/runs/<timestamp>-<name>/")
+    p.add_argument("--config", type=Path, default=Path("eval/configs/default.yaml"))
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("compare", help="deltas between two runs with bootstrap CIs; exit 1 on a regression")
+    p.add_argument("run_a", type=Path)
+    p.add_argument("run_b", type=Path)
+    p.set_defaults(func=cmd_compare)
     args = parser.parse_args(argv)
     return args.func(args)
 
