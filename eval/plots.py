@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 
 import matplotlib
 
@@ -49,7 +50,7 @@ def bars(values: dict[str, float], label: str) -> str:
 def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> str:
     edges = np.linspace(0, 1, bins + 1)
     centres, accuracy = [], []
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in itertools.pairwise(edges):
         mask = (confidence > low) & (confidence <= high)
         if mask.any():
             centres.append(confidence[mask].mean())
