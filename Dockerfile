@@ -31,4 +31,6 @@ USER huashu
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status == 200 else 1)"
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
+# Set HUASHU_API_KEYS (see README): without keys the service only listens on 127.0.0.1.
+ENV HUASHU_HOST=0.0.0.0 HUASHU_PORT=8000 HUASHU_WORKERS=2
+CMD ["python", "-m", "app"]

@@ -31,7 +31,7 @@ index: $(VENV)/.installed-run model
 	$(PY) -m indexer build --if-stale --quiet
 
 run: $(VENV)/.installed-run model index
-	$(VENV)/bin/uvicorn app.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	HUASHU_HOST=$(HOST) HUASHU_PORT=$(PORT) HUASHU_WORKERS=$(WORKERS) $(PY) -m app
 
 test: $(VENV)/.installed-dev model
 	$(PY) -m pytest

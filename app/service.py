@@ -28,7 +28,7 @@ class Service:
         self.metrics = metrics
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
-        self._refresher = threading.Thread(target=self._refresh_priors_loop, name="priors", daemon=True)
+        self._background = threading.Thread(target=self._background_loop, name="refresh", daemon=True)
 
     @classmethod
     def start(cls, settings: Settings, metrics: Metrics) -> Service:
@@ -55,8 +55,10 @@ class Service:
         store.start()
         service = cls(settings, encoder, assistant, store, metrics)
         service.refresh_priors()
-        service._refresher.start()
+        service._background.start()
         log.info("serving index %s (%d vectors)", index.version, index.manifest.item_count)
+        if not settings.api_keys:
+            log.warning("no API keys configured: every caller is trusted; keep the service on 127.0.0.1")
         return service
 
     def stop(self) -> None:
@@ -70,9 +72,20 @@ class Service:
         except Exception as exc:  # a store outage must not stop suggestions
             log.warning("could not refresh ranking priors: %s", exc.__class__.__name__)
 
-    def _refresh_priors_loop(self) -> None:
-        while not self._stop.wait(self.settings.prior_refresh_seconds):
-            self.refresh_priors()
+    def _background_loop(self) -> None:
+        """Refresh ranking priors and, when polling is on, hot-swap newly published index versions."""
+        poll = self.settings.index_poll_seconds
+        tick = min(self.settings.prior_refresh_seconds, poll) if poll else self.settings.prior_refresh_seconds
+        last_priors = time.monotonic()
+        while not self._stop.wait(tick):
+            if poll:
+                try:
+                    self.reload()
+                except ArtifactError as exc:
+                    log.error("new index refused, still serving %s: %s", self.assistant.index.version, exc)
+            if time.monotonic() - last_priors >= self.settings.prior_refresh_seconds:
+                self.refresh_priors()
+                last_priors = time.monotonic()
 
     def reload(self) -> str:
         """Load and verify the ``CURRENT`` version, then swap it in. Raises ``ArtifactError`` if bad."""

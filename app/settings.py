@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     prior_refresh_seconds: float = Field(30.0, gt=0, description="how often ranking priors are re-read")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (`python -m app`)")
+    index_poll_seconds: float = Field(0.0, ge=0, description="poll CURRENT and hot-swap new versions (0 = off)")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body accepted (413 above)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     ranking: RankingWeights = RankingWeights()

@@ -186,6 +186,10 @@ class EmbeddingLRU:
         self._items: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def __call__(self, text: str) -> np.ndarray:
         with self._lock:
             vector = self._items.get(text)
@@ -253,6 +257,10 @@ class Assistant:
         self.thresholds = thresholds
         self.priors: Mapping[str, float] = priors or {}
         self._embed = EmbeddingLRU(encoder, cache_size)
+
+    def clear_embedding_cache(self) -> None:
+        """Forget recent message embeddings (benchmarks use it to time real work)."""
+        self._embed.clear()
 
     def swap(self, index: ServingIndex) -> None:
         """Serve ``index`` from the next request on; requests in flight finish on the old one."""

@@ -102,3 +102,28 @@ def test_reload_swaps_in_a_new_version_and_refuses_a_corrupt_one(client, api_set
     assert response.status_code == 409 and response.json()["error"]["code"] == "artifact_rejected"
     assert client.get("/readyz").json()["index_version"] == manifest.version
     assert client.post("/v1/suggest", json={"message": "发票怎么开"}).status_code == 200
+
+
+def test_polling_hot_swaps_newly_published_versions(api_settings, encoder, tmp_path):
+    import time
+
+    from app.observability import Metrics
+    from app.service import Service
+
+    settings = api_settings.model_copy(update={"index_poll_seconds": 0.2, "data_dir": tmp_path / "data"})
+    service = Service.start(settings, Metrics())
+    try:
+        manifest = build_index(LIBRARY, settings.index_dir, encoder, settings.cache_dir, quiet=True).manifest
+        deadline = time.monotonic() + 10
+        while service.assistant.index.version != manifest.version and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert service.assistant.index.version == manifest.version
+    finally:
+        service.stop()
+
+
+def test_without_api_keys_the_service_only_binds_loopback(base_settings):
+    from app.__main__ import bind_host
+
+    assert bind_host(base_settings.model_copy(update={"host": "0.0.0.0"})) == "127.0.0.1"
+    assert bind_host(base_settings.model_copy(update={"host": "127.0.0.1"})) == "127.0.0.1"

@@ -1,6 +1,7 @@
 """Index build + search with the real model, atomic publishing, caching and artifact verification."""
 
 import shutil
+import uuid
 
 import pytest
 
@@ -32,9 +33,8 @@ def test_rebuild_hits_the_embedding_cache(tmp_path, encoder, base_settings, buil
 
 def test_editing_one_script_embeds_only_its_texts(tmp_path, library_copy, encoder, base_settings, built_index):
     path = library_copy / "scripts" / "invoice.yaml"
-    path.write_text(
-        path.read_text("utf-8").replace("examples:\n", "examples:\n      - 发票能不能今天开好呀新问法\n", 1), "utf-8"
-    )
+    new_example = f"发票能不能今天开好呀{uuid.uuid4().hex[:8]}"  # never seen by the shared cache
+    path.write_text(path.read_text("utf-8").replace("examples:\n", f"examples:\n      - {new_example}\n", 1), "utf-8")
     report = build_index(library_copy, tmp_path / "index", encoder, base_settings.cache_dir, quiet=True)
     assert report.embedded == 1
 
