@@ -308,6 +308,7 @@ def install(dest: Path, force: bool = False) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".model-", dir=dest.parent))
     try:
+        staging.chmod(0o755)  # mkdtemp makes it private; the model is not a secret
         write_sentence_transformers_dir(staging)
         export_onnx(staging)
         if dest.exists():
