@@ -308,9 +308,10 @@ def install(dest: Path, force: bool = False) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".model-", dir=dest.parent))
     try:
-        staging.chmod(0o755)  # mkdtemp makes it private; the model is not a secret
         write_sentence_transformers_dir(staging)
         export_onnx(staging)
+        for path in [staging, *staging.rglob("*")]:  # mkdtemp and safetensors write private files
+            path.chmod(0o755 if path.is_dir() else 0o644)
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(staging, dest)
