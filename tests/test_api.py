@@ -104,13 +104,16 @@ def test_reload_swaps_in_a_new_version_and_refuses_a_corrupt_one(client, api_set
     assert client.post("/v1/suggest", json={"message": "发票怎么开"}).status_code == 200
 
 
-def test_polling_hot_swaps_newly_published_versions(api_settings, encoder, tmp_path):
+def test_polling_hot_swaps_newly_published_versions(base_settings, built_index, encoder, tmp_path):
     import time
 
     from app.observability import Metrics
     from app.service import Service
 
-    settings = api_settings.model_copy(update={"index_poll_seconds": 0.2, "data_dir": tmp_path / "data"})
+    shutil.copytree(base_settings.index_dir, tmp_path / "index")
+    settings = base_settings.model_copy(
+        update={"index_poll_seconds": 0.2, "index_dir": tmp_path / "index", "data_dir": tmp_path / "data"}
+    )
     service = Service.start(settings, Metrics())
     try:
         manifest = build_index(LIBRARY, settings.index_dir, encoder, settings.cache_dir, quiet=True).manifest
