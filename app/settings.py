@@ -19,7 +19,7 @@ EncoderBackend = Literal["onnx-int8", "onnx", "torch"]
 class RankingWeights(BaseModel):
     """Weights of the transparent suggestion scorer (features each in [0, 1]); tuned on the dev set."""
 
-    semantic: float = 0.60
+    semantic: float = 0.70
     lexical: float = 0.20
     intent: float = 0.20
     emotion: float = 0.05
@@ -31,7 +31,7 @@ class ClassifierSettings(BaseModel):
     """Thresholds applied on top of the calibrated classifiers."""
 
     other_below: float = Field(0.25, description="below this top-intent confidence the intent is `other`")
-    angry_at: float = Field(0.25, description="emotion is `angry` when its probability reaches this")
+    angry_at: float = Field(0.22, description="emotion is `angry` when its probability reaches this")
     emotion_traffic_share: dict[str, float] = Field(
         default_factory=lambda: {
             "neutral": 0.45,
@@ -42,7 +42,7 @@ class ClassifierSettings(BaseModel):
         },
         description="expected share of each emotion in live traffic (training data is balanced)",
     )
-    prior_strength: float = Field(0.5, ge=0, le=1, description="how far to shift emotions toward that share")
+    prior_strength: float = Field(1.0, ge=0, le=1, description="how far to shift emotions toward that share")
     alternative_min: float = Field(0.08, description="smallest confidence listed as an alternative intent")
     history_turns: int = Field(2, ge=0, le=6, description="customer turns of history used for context")
 

@@ -26,8 +26,6 @@ log = logging.getLogger(__name__)
 EXACT_SEARCH_LIMIT = 50_000  # above this many vectors an HNSW graph replaces exact search
 HNSW_NEIGHBOURS = 32
 ENCODE_CHUNK = 64
-INTENT_C = 8.0  # inverse regularisation of the classifiers' logistic regressions
-EMOTION_C = 20.0
 
 
 @dataclass(frozen=True)
@@ -68,20 +66,26 @@ def _searchable_rows(library: Library, servable: set[str]) -> tuple[list[str], l
     return texts, owners
 
 
-def _intent_training(library: Library, servable: set[str]) -> tuple[list[str], list[str]]:
-    pairs = [(e, i.id) for i in library.intents for e in i.examples]
-    pairs += [(e, s.primary_intent) for s in library.scripts if s.id in servable for e in s.examples]
-    pairs += [(q, f.intent) for f in library.faqs if f.id in servable for q in f.questions]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
+CATALOGUE_WEIGHT = 2.0  # intents.yaml defines the intents; script examples and FAQ questions support it
+
+
+def _intent_training(library: Library, servable: set[str]) -> tuple[list[str], list[str], list[float]]:
+    rows = [(e, i.id, CATALOGUE_WEIGHT) for i in library.intents for e in i.examples]
+    rows += [(e, s.primary_intent, 1.0) for s in library.scripts if s.id in servable for e in s.examples]
+    rows += [(q, f.intent, 1.0) for f in library.faqs if f.id in servable for q in f.questions]
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
 
 def _train(
-    texts: list[str], labels: list[str], embed: Callable[[list[str]], np.ndarray], regularisation: float
+    texts: list[str],
+    labels: list[str],
+    weights: list[float] | None,
+    embed: Callable[[list[str]], np.ndarray],
+    classifier: HybridClassifier,
 ) -> tuple[HybridClassifier, dict]:
     messages = [normalize(t) for t in texts]
     normalised = [m.text for m in messages]
-    classifier = HybridClassifier(c_dense=regularisation, c_lexical=regularisation)
-    metrics = classifier.fit(normalised, dense_features(embed(normalised), messages), labels)
+    metrics = classifier.fit(normalised, dense_features(embed(normalised), messages), labels, weights)
     return classifier, metrics
 
 
@@ -122,10 +126,13 @@ def build_index(
     try:
         row_texts, row_owners = _searchable_rows(library, servable)
         index, index_type = make_faiss_index(embed(row_texts))
-        intent_model, intent_metrics = _train(*_intent_training(library, servable), embed, INTENT_C)
+        intent_model, intent_metrics = _train(*_intent_training(library, servable), embed, HybridClassifier(8.0, 8.0))
         emotion_texts = [e for emotion in library.emotions for e in emotion.examples]
         emotion_labels = [emotion.id for emotion in library.emotions for _ in emotion.examples]
-        emotion_model, emotion_metrics = _train(emotion_texts, emotion_labels, embed, EMOTION_C)
+        # Mood lives in multi-character cues (气死, 好吧, 快点): single characters only add noise.
+        emotion_model, emotion_metrics = _train(
+            emotion_texts, emotion_labels, None, embed, HybridClassifier(20.0, 20.0, ngram_range=(2, 3))
+        )
     finally:
         cache.close()
     entry_versions = {s.id: s.version for s in library.scripts if s.id in servable}

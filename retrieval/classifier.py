@@ -2,7 +2,7 @@
 
 Each classifier combines two logistic regressions — one on the message's sentence embedding (the
 same vector retrieval uses, so the message is embedded once) plus a few cue features, one on
-character 1–3-grams of the normalised text — by averaging their log-probabilities, then calibrates
+character n-grams of the normalised text — by averaging their log-probabilities, then calibrates
 the result with a temperature fitted on out-of-fold predictions. Trained at index-build time from
 the library, stored in the index artifact.
 """
@@ -56,24 +56,31 @@ class Prediction:
 class HybridClassifier:
     """Dense (embedding + cues) and lexical (char n-gram) logistic regressions, calibrated together."""
 
-    def __init__(self, c_dense: float = 8.0, c_lexical: float = 8.0, class_weight: str | None = "balanced") -> None:
+    def __init__(
+        self,
+        c_dense: float = 8.0,
+        c_lexical: float = 8.0,
+        class_weight: str | None = "balanced",
+        ngram_range: tuple[int, int] = (1, 3),
+    ) -> None:
         self.c_dense = c_dense
         self.c_lexical = c_lexical
+        self.ngram_range = ngram_range
         self.class_weight = class_weight
         self.temperature = 1.0
         self.labels: list[str] = []
 
     def _new_models(self) -> tuple[LogisticRegression, TfidfVectorizer, LogisticRegression]:
         dense = LogisticRegression(C=self.c_dense, max_iter=2000, class_weight=self.class_weight)
-        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1)
+        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=self.ngram_range, sublinear_tf=True, min_df=1)
         lexical = LogisticRegression(C=self.c_lexical, max_iter=2000, class_weight=self.class_weight)
         return dense, vectorizer, lexical
 
     @staticmethod
-    def _fit_parts(parts, texts: Sequence[str], dense_x: np.ndarray, y: np.ndarray):
+    def _fit_parts(parts, texts: Sequence[str], dense_x: np.ndarray, y: np.ndarray, weights: np.ndarray):
         dense, vectorizer, lexical = parts
-        dense.fit(dense_x, y)
-        lexical.fit(vectorizer.fit_transform(texts), y)
+        dense.fit(dense_x, y, sample_weight=weights)
+        lexical.fit(vectorizer.fit_transform(texts), y, sample_weight=weights)
         return parts
 
     @staticmethod
@@ -81,14 +88,22 @@ class HybridClassifier:
         dense, vectorizer, lexical = parts
         return (dense.predict_log_proba(dense_x) + lexical.predict_log_proba(vectorizer.transform(texts))) / 2
 
-    def fit(self, texts: Sequence[str], dense_x: np.ndarray, labels: Sequence[str], folds: int = 4) -> dict:
+    def fit(
+        self,
+        texts: Sequence[str],
+        dense_x: np.ndarray,
+        labels: Sequence[str],
+        weights: Sequence[float] | None = None,
+        folds: int = 4,
+    ) -> dict:
         """Fit on all data; calibrate the temperature on out-of-fold predictions. Returns CV metrics."""
         self.labels = sorted(set(labels))
         y = np.array([self.labels.index(label) for label in labels])
+        w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
         texts = list(texts)
         oof = np.zeros((len(y), len(self.labels)))
         for train, test in StratifiedKFold(folds, shuffle=True, random_state=13).split(texts, y):
-            parts = self._fit_parts(self._new_models(), [texts[i] for i in train], dense_x[train], y[train])
+            parts = self._fit_parts(self._new_models(), [texts[i] for i in train], dense_x[train], y[train], w[train])
             fold = np.full((len(test), len(self.labels)), -30.0)
             fold[:, parts[0].classes_] = self._logits(parts, [texts[i] for i in test], dense_x[test])
             oof[test] = fold
@@ -97,7 +112,7 @@ class HybridClassifier:
             return -log_softmax(oof / temperature, axis=1)[np.arange(len(y)), y].mean()
 
         self.temperature = float(minimize_scalar(nll, bounds=(0.05, 5.0), method="bounded").x)
-        self._parts = self._fit_parts(self._new_models(), texts, dense_x, y)
+        self._parts = self._fit_parts(self._new_models(), texts, dense_x, y, w)
         accuracy = float((oof.argmax(axis=1) == y).mean())
         return {"cv_accuracy": round(accuracy, 4), "temperature": round(self.temperature, 4), "n": len(y)}
 
