@@ -244,10 +244,6 @@ class Store:
             entry[1] += count
         return {k: (g + prior_weight * prior_rate) / (n + prior_weight) for k, (g, n) in totals.items()}
 
-    def count_feedback(self) -> int:
-        with self._sessions() as session:
-            return session.scalar(select(func.count()).select_from(Feedback)) or 0
-
     def edited_texts(self, limit: int = 200) -> list[tuple[str, str]]:
         with self._sessions() as session:
             rows = session.execute(

@@ -85,7 +85,8 @@ def _train(
 ) -> tuple[HybridClassifier, dict]:
     messages = [normalize(t) for t in texts]
     normalised = [m.text for m in messages]
-    metrics = classifier.fit(normalised, dense_features(embed(normalised), messages), labels, weights)
+    features = dense_features(embed(normalised), messages, classifier.use_cues)
+    metrics = classifier.fit(normalised, features, labels, weights)
     return classifier, metrics
 
 
@@ -126,7 +127,9 @@ def build_index(
     try:
         row_texts, row_owners = _searchable_rows(library, servable)
         index, index_type = make_faiss_index(embed(row_texts))
-        intent_model, intent_metrics = _train(*_intent_training(library, servable), embed, HybridClassifier(8.0, 8.0))
+        intent_model, intent_metrics = _train(
+            *_intent_training(library, servable), embed, HybridClassifier(8.0, 8.0, use_cues=False)
+        )
         emotion_texts = [e for emotion in library.emotions for e in emotion.examples]
         emotion_labels = [emotion.id for emotion in library.emotions for _ in emotion.examples]
         # Mood lives in multi-character cues (气死, 好吧, 快点): single characters only add noise.

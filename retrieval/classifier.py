@@ -48,10 +48,6 @@ class Prediction:
     confidence: float
     probabilities: dict[str, float]
 
-    def alternatives(self, k: int = 3, min_probability: float = 0.05) -> list[tuple[str, float]]:
-        ranked = sorted(self.probabilities.items(), key=lambda kv: kv[1], reverse=True)
-        return [(label, p) for label, p in ranked[1 : k + 1] if p >= min_probability]
-
 
 class HybridClassifier:
     """Dense (embedding + cues) and lexical (char n-gram) logistic regressions, calibrated together."""
@@ -62,7 +58,9 @@ class HybridClassifier:
         c_lexical: float = 8.0,
         class_weight: str | None = "balanced",
         ngram_range: tuple[int, int] = (1, 3),
+        use_cues: bool = True,
     ) -> None:
+        self.use_cues = use_cues
         self.c_dense = c_dense
         self.c_lexical = c_lexical
         self.ngram_range = ngram_range
@@ -129,7 +127,9 @@ class HybridClassifier:
         )
 
 
-def dense_features(vectors: np.ndarray, messages: Sequence[NormalizedMessage]) -> np.ndarray:
-    """Embedding vectors with the cue features appended (what the dense model sees)."""
+def dense_features(vectors: np.ndarray, messages: Sequence[NormalizedMessage], use_cues: bool = True) -> np.ndarray:
+    """Embedding vectors, with the cue features appended when the model uses them (emotion does)."""
+    if not use_cues:
+        return np.asarray(vectors, dtype=np.float32)
     cues = np.stack([cue_features(m) for m in messages]) if messages else np.zeros((0, 8), np.float32)
     return np.hstack([vectors, cues]).astype(np.float32)

@@ -268,7 +268,7 @@ class Assistant:
 
     # -- classify ---------------------------------------------------------------------------
     def _intent_probabilities(self, index: ServingIndex, message: NormalizedMessage, vector: np.ndarray) -> np.ndarray:
-        features = dense_features(vector.reshape(1, -1), [message])
+        features = dense_features(vector.reshape(1, -1), [message], index.intent_model.use_cues)
         return index.intent_model.predict_proba([message.text], features)[0]
 
     def _with_history(
@@ -315,7 +315,7 @@ class Assistant:
         return Prediction(best, probabilities[best], probabilities)
 
     def _emotion(self, index: ServingIndex, message: NormalizedMessage, vector: np.ndarray) -> EmotionResult:
-        features = dense_features(vector.reshape(1, -1), [message])
+        features = dense_features(vector.reshape(1, -1), [message], index.emotion_model.use_cues)
         prediction = self._shift_to_traffic(index.emotion_model.predict(message.text, features[0]))
         angry = prediction.probabilities.get("angry", 0.0)
         if prediction.label != "angry" and angry >= self.thresholds.angry_at:

@@ -132,7 +132,3 @@ def _opening(text: str, limit: int) -> str:
     while len(clauses) > 1 and clauses[0] in _SALUTATIONS:
         clauses.pop(0)
     return (clauses[0] if clauses else "")[:limit]
-
-
-def errors(violations: Iterable[Violation]) -> list[Violation]:
-    return [v for v in violations if v.severity == "error"]

@@ -8,8 +8,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SCHEMA_VERSION = 1
-
 EmotionId = Literal["angry", "anxious", "dissatisfied", "neutral", "positive"]
 PlatformId = Literal["tmall", "taobao", "jd", "pdd", "all"]
 Stage = Literal["售前", "售中", "售后", "其他"]
@@ -102,9 +100,6 @@ class Script(Strict):
     def primary_intent(self) -> str:
         return self.intents[0]
 
-    def suits_platform(self, platform: str | None) -> bool:
-        return platform is None or "all" in self.platforms or platform in self.platforms
-
 
 class FaqEntry(Strict):
     """A customer question (in several phrasings) and the shop's answer."""
@@ -120,9 +115,6 @@ class FaqEntry(Strict):
 
     _platforms = field_validator("platforms")(_check_platforms)
 
-    def suits_platform(self, platform: str | None) -> bool:
-        return platform is None or "all" in self.platforms or platform in self.platforms
-
 
 class IntentFile(Strict):
     schema_version: Literal[1]
@@ -132,16 +124,6 @@ class IntentFile(Strict):
 class EmotionFile(Strict):
     schema_version: Literal[1]
     emotions: tuple[Emotion, ...] = Field(min_length=1)
-
-
-class ScriptFile(Strict):
-    schema_version: Literal[1]
-    scripts: tuple[Script, ...] = ()
-
-
-class FaqFile(Strict):
-    schema_version: Literal[1]
-    faq: tuple[FaqEntry, ...] = ()
 
 
 Severity = Literal["error", "warning"]
