@@ -182,7 +182,10 @@ class Store:
         if self._writer is None:
             return
         done = threading.Event()
-        self._pending.put(done)
+        try:
+            self._pending.put(done, timeout=timeout)
+        except queue.Full:
+            return
         done.wait(timeout)
 
     # -- feedback ------------------------------------------------------------------------------
