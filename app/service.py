@@ -11,8 +11,8 @@ from app.settings import Settings
 from app.store import Store
 from indexer.build import build_index
 from retrieval.artifact import ArtifactError, current_version, load_artifact
-from retrieval.encoder import Encoder, load_encoder
-from retrieval.pipeline import Assistant, ServingIndex
+from retrieval.encoder import Encoder
+from retrieval.pipeline import Assistant, ServingIndex, configured_encoder, load_assistant
 
 log = logging.getLogger(__name__)
 
@@ -33,21 +33,15 @@ class Service:
     @classmethod
     def start(cls, settings: Settings, metrics: Metrics) -> Service:
         started = time.perf_counter()
-        encoder = load_encoder(
-            settings.model_dir,
-            settings.encoder_backend,
-            settings.query_prefix,
-            settings.max_seq_length,
-            settings.encoder_threads,
-        )
+        encoder = configured_encoder(settings)
         metrics.model_load_seconds.set(time.perf_counter() - started)
         if current_version(settings.index_dir) is None:
             if not settings.build_index_on_startup:
                 raise ArtifactError(f"no index under {settings.index_dir}: run `python -m indexer build`")
             log.warning("no index published under %s: building one now", settings.index_dir)
             build_index(settings.library_dir, settings.index_dir, encoder, settings.cache_dir, quiet=True)
-        index = ServingIndex(load_artifact(settings.index_dir, encoder.fingerprint, encoder.dimension))
-        assistant = Assistant(encoder, index, settings.ranking, settings.classifier, settings.message_cache_size)
+        assistant = load_assistant(settings, encoder)
+        index = assistant.index
         metrics.set_index_version(index.version)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = Store(settings.effective_database_url)

@@ -65,16 +65,14 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def cmd_sts(args: argparse.Namespace) -> int:
     from eval.sts import sts_spearman
-    from retrieval.encoder import load_encoder
+    from retrieval.pipeline import configured_encoder
 
     settings = Settings()
     published = PUBLISHED_STS
     print(f"cosine Spearman ×100 (first {args.limit or 'all'} pairs); published C-MTEB figures beside\n")
     header = f"{'set':8}" + "".join(f"{b:>12}" for b in args.backends) + "".join(f"{m[:12]:>14}" for m in published)
     print(header)
-    encoders = {
-        b: load_encoder(settings.model_dir, b, settings.query_prefix, settings.max_seq_length) for b in args.backends
-    }
+    encoders = {b: configured_encoder(settings, b) for b in args.backends}
     for name in STS_FILES:
         ours = "".join(f"{sts_spearman(encoders[b], name, args.limit):12.2f}" for b in args.backends)
         theirs = "".join(f"{published[m][name]:14.2f}" for m in published)

@@ -22,7 +22,7 @@ import numpy as np
 
 from app.settings import Settings
 from eval.data_sources import read_jsonl
-from retrieval.encoder import load_encoder
+from retrieval.pipeline import configured_encoder
 
 DEV_SET = Path(__file__).parent / "data" / "dev_messages.jsonl"
 
@@ -107,7 +107,7 @@ def single_client(url: str, messages: list[str]) -> list[float]:
 
 def bare_encode_ms(messages: list[str]) -> list[float]:
     settings = Settings()
-    encoder = load_encoder(settings.model_dir, "torch", settings.query_prefix, settings.max_seq_length)
+    encoder = configured_encoder(settings, "torch")
     encoder.encode(messages[:10])
     timings = []
     for message in messages:

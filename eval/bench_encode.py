@@ -16,7 +16,7 @@ import numpy as np
 
 from app.settings import Settings
 from indexer.build import build_index, make_faiss_index
-from retrieval.encoder import load_encoder
+from retrieval.pipeline import configured_encoder
 from scripts_library.loader import load_library
 
 
@@ -33,7 +33,7 @@ def bench_encoders(settings: Settings, texts: list[str], backends: list[str]) ->
     print("== encoders (2 cores; batch 1 = one customer message at a time)")
     for backend in backends:
         started = time.perf_counter()
-        encoder = load_encoder(settings.model_dir, backend, settings.query_prefix, settings.max_seq_length)
+        encoder = configured_encoder(settings, backend)
         load_s = time.perf_counter() - started
         encoder.encode(texts[:8])  # warm-up
         singles = []
@@ -51,7 +51,7 @@ def bench_encoders(settings: Settings, texts: list[str], backends: list[str]) ->
 
 
 def bench_index(settings: Settings, items: int, dimension: int = 384) -> None:
-    encoder = load_encoder(settings.model_dir, settings.encoder_backend, settings.query_prefix, settings.max_seq_length)
+    encoder = configured_encoder(settings)
     with tempfile.TemporaryDirectory() as tmp:
         report = build_index(settings.library_dir, Path(tmp) / "index", encoder, Path(tmp) / "cache", quiet=True)
     print(f"\n== shipped library: {report.manifest.entry_count} entries, {report.manifest.item_count} vectors")

@@ -10,7 +10,8 @@ from pathlib import Path
 from app.settings import Settings
 from indexer.build import build_index, is_stale
 from retrieval.artifact import ArtifactError, current_manifest
-from retrieval.encoder import EncoderLoadError, load_encoder
+from retrieval.encoder import EncoderLoadError
+from retrieval.pipeline import configured_encoder
 from scripts_library.loader import LibraryError
 
 
@@ -35,9 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             manifest = current_manifest(args.out)
             print(manifest.model_dump_json(indent=2, exclude={"entry_versions"}) if manifest else "no index")
             return 0 if manifest else 1
-        encoder = load_encoder(
-            settings.model_dir, settings.encoder_backend, settings.query_prefix, settings.max_seq_length
-        )
+        encoder = configured_encoder(settings)
         if args.if_stale and not is_stale(args.library, args.out, encoder.fingerprint):
             print("index is up to date")
             return 0

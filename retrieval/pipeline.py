@@ -437,15 +437,20 @@ class Assistant:
         return SuggestResult(classification, tuple(chosen), index.version, tuple(dropped))
 
 
-def load_assistant(settings: Settings, encoder: Encoder | None = None) -> Assistant:
-    """The configured encoder and the published index, ready to serve."""
-    encoder = encoder or load_encoder(
+def configured_encoder(settings: Settings, backend: str | None = None) -> Encoder:
+    """The encoder the settings describe (``backend`` overrides the configured one)."""
+    return load_encoder(
         settings.model_dir,
-        settings.encoder_backend,
+        backend or settings.encoder_backend,
         settings.query_prefix,
         settings.max_seq_length,
         settings.encoder_threads,
     )
+
+
+def load_assistant(settings: Settings, encoder: Encoder | None = None) -> Assistant:
+    """The configured encoder and the published index, ready to serve."""
+    encoder = encoder or configured_encoder(settings)
     artifact = load_artifact(settings.index_dir, encoder.fingerprint, encoder.dimension)
     return Assistant(
         encoder, ServingIndex(artifact), settings.ranking, settings.classifier, settings.message_cache_size

@@ -9,8 +9,8 @@ import pytest
 
 from app.settings import PROJECT_ROOT, Settings
 from indexer.build import BuildReport, build_index
-from retrieval.encoder import Encoder, load_encoder
-from retrieval.pipeline import Assistant, load_assistant
+from retrieval.encoder import Encoder
+from retrieval.pipeline import Assistant, configured_encoder, load_assistant
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 LIBRARY = PROJECT_ROOT / "scripts_library"
@@ -29,8 +29,7 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="session")
 def encoder(base_settings: Settings) -> Encoder:
-    s = base_settings
-    return load_encoder(s.model_dir, s.encoder_backend, s.query_prefix, s.max_seq_length)
+    return configured_encoder(base_settings)
 
 
 @pytest.fixture(scope="session")
