@@ -8,7 +8,7 @@ WORKERS ?= 1
 MODEL_DIR ?= var/models/multilingual-e5-small
 export HUASHU_MODEL_DIR ?= $(abspath $(MODEL_DIR))
 
-.PHONY: run test lint index model eval bench clean
+.PHONY: run test test-e2e lint index model eval bench clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ run: $(VENV)/.installed-run model index
 
 test: $(VENV)/.installed-dev model
 	$(PY) -m pytest
+
+# The browser tests alone (they also run in `make test`); they need Debian's chromium (.ci/run installs it).
+test-e2e: $(VENV)/.installed-dev model
+	$(PY) -m pytest tests/e2e
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -210,6 +210,7 @@ def feedback(body: FeedbackRequest, request: Request, response: Response) -> Fee
     except UnknownRequest as exc:
         raise ApiError(404, "unknown_request", "no suggestion was issued with this request_id") from exc
     except StoreUnavailable as exc:
+        log.error("feedback for %s not stored: %s", body.request_id, exc)
         raise ApiError(503, "store_unavailable", "feedback cannot be saved right now; retry later") from exc
     if created:
         service.metrics.observe_feedback(body.action)

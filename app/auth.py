@@ -56,21 +56,29 @@ def authenticate(request: Request, keys: list[ApiKey]) -> Principal:
             "send an API key as `Authorization: Bearer <key>`",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    principal = principal_for_key(presented, keys)
+    if principal is None:
+        raise ApiError(401, "unauthorized", "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+def principal_for_key(presented: str, keys: list[ApiKey]) -> Principal | None:
+    """The identity of a presented key (header or studio session), or None when no configured key matches."""
     digest = hash_key(presented)
     match = None
     for key in keys:  # compare against every key so timing does not reveal which one matched
         if hmac.compare_digest(digest, key.sha256):
             match = key
-    if match is None:
-        raise ApiError(401, "unauthorized", "the API key is not valid", headers={"WWW-Authenticate": "Bearer"})
-    return Principal(name=match.name, role=match.role)
+    return Principal(name=match.name, role=match.role) if match else None
 
 
 def require(minimum: Role):
-    """A FastAPI dependency that admits callers whose role is at least ``minimum``."""
+    """A FastAPI dependency that admits callers whose role is at least ``minimum`` and within their rate limit."""
 
     def dependency(request: Request) -> Principal:
         principal = authenticate(request, request.app.state.settings.api_keys)
+        if principal.role != "local":
+            request.app.state.rate_limiter.check(principal.name)
         if principal.role != "local" and ROLE_RANK[principal.role] < ROLE_RANK[minimum]:
             raise ApiError(403, "forbidden", f"this route needs the {minimum} role; your key has {principal.role}")
         request.state.principal = principal

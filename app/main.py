@@ -12,8 +12,10 @@ from app.api import router
 from app.errors import install_error_handlers
 from app.middleware import BodySizeLimit, SecurityHeaders
 from app.observability import Metrics, RequestMetrics, configure_logging
+from app.ratelimit import RateLimiter
 from app.service import Service
 from app.settings import Settings
+from app.studio import install_studio
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
@@ -46,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
     app.include_router(router)
+    install_studio(app, settings)
     app.add_middleware(RequestMetrics, metrics=metrics)
     return app
 

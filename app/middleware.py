@@ -42,24 +42,26 @@ class BodySizeLimit:
             await self._reject(send)
             return
         received = 0
+        rejected = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            # Answer 413 ourselves and tell the app the client went away: raising here would be turned
+            # into a 400 "error parsing the body" by FastAPI's body reader.
+            nonlocal received, rejected
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not rejected:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    rejected = True
+                    await self._reject(send)
+                    return {"type": "http.disconnect"}
             return message
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._reject(send)
+        async def unless_rejected(message: Message) -> None:
+            if not rejected:
+                await send(message)
 
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, limited_receive, unless_rejected)
 
 
 SECURITY_HEADERS = [

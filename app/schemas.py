@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 Platform = Literal["tmall", "taobao", "jd", "pdd"]
 MessageText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-ContextValue = Annotated[str, StringConstraints(max_length=500)] | int | float
+# NaN and ±inf are refused: they would reach the customer as "nan"/"inf" inside a reply.
+ContextValue = Annotated[str, StringConstraints(max_length=500)] | int | Annotated[float, Field(allow_inf_nan=False)]
 
 
 class ApiModel(BaseModel):

@@ -6,13 +6,16 @@ import logging
 import threading
 import time
 
+import faiss
+
 from app.observability import Metrics
 from app.settings import Settings
 from app.store import Store
-from indexer.build import build_index
-from retrieval.artifact import ArtifactError, current_version, load_artifact
+from indexer.build import build_index, prepare_index
+from retrieval.artifact import ArtifactError, current_version, load_artifact, publish
 from retrieval.encoder import Encoder
 from retrieval.pipeline import Assistant, ServingIndex, configured_encoder, load_assistant
+from scripts_library.loader import load_library
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +30,16 @@ class Service:
         self.store = store
         self.metrics = metrics
         self._reload_lock = threading.Lock()
+        self._publish_lock = threading.Lock()
+        self._retrain_guard = threading.Lock()
+        self._retrain_pending = False
         self._stop = threading.Event()
         self._background = threading.Thread(target=self._background_loop, name="refresh", daemon=True)
 
     @classmethod
     def start(cls, settings: Settings, metrics: Metrics) -> Service:
+        if settings.search_threads:
+            faiss.omp_set_num_threads(settings.search_threads)
         started = time.perf_counter()
         encoder = configured_encoder(settings)
         metrics.model_load_seconds.set(time.perf_counter() - started)
@@ -92,3 +100,40 @@ class Service:
             self.metrics.set_index_version(artifact.manifest.version)
             log.info("hot-swapped index to %s", artifact.manifest.version)
             return artifact.manifest.version
+
+    def publish_library(self) -> str:
+        """Re-index the library now, reusing the served classifiers, and serve it; returns the new version.
+
+        Only edited texts are embedded (the rest come from the embedding cache), so an approved script is
+        suggested within seconds. The classifiers are then retrained in the background when the settings
+        allow, and that version is swapped in only if the library has not changed meanwhile.
+        """
+        with self._publish_lock:
+            s = self.settings
+            build_index(s.library_dir, s.index_dir, self.encoder, s.cache_dir, quiet=True, retrain=False)
+            version = self.reload()
+        if self.settings.retrain_after_publish:
+            self._schedule_retrain()
+        return version
+
+    def _schedule_retrain(self) -> None:
+        with self._retrain_guard:
+            if self._retrain_pending:
+                return
+            self._retrain_pending = True
+        threading.Thread(target=self._retrain, name="retrain", daemon=True).start()
+
+    def _retrain(self) -> None:
+        with self._retrain_guard:
+            self._retrain_pending = False  # an edit from now on schedules another retrain
+        s = self.settings
+        try:
+            prepared = prepare_index(s.library_dir, s.index_dir, self.encoder, s.cache_dir, quiet=True)
+            with self._publish_lock:
+                if load_library(s.library_dir).content_hash != prepared.contents.manifest["library_hash"]:
+                    log.info("library changed during retraining: the next retrain publishes it")
+                    return
+                publish(s.index_dir, prepared.contents)
+                self.reload()
+        except Exception:
+            log.exception("background retraining failed; still serving %s", self.assistant.index.version)

@@ -19,12 +19,13 @@ EncoderBackend = Literal["onnx-int8", "onnx", "torch"]
 class RankingWeights(BaseModel):
     """Weights of the transparent suggestion scorer (features each in [0, 1]); tuned on the dev set."""
 
-    semantic: float = 0.70
+    semantic: float = 0.50
     lexical: float = 0.20
     intent: float = 0.20
     emotion: float = 0.05
-    platform: float = 0.03
+    platform: float = 0.15
     prior: float = 0.02
+    entry: float = 0.30
 
 
 class ClassifierSettings(BaseModel):
@@ -45,6 +46,9 @@ class ClassifierSettings(BaseModel):
     prior_strength: float = Field(1.0, ge=0, le=1, description="how far to shift emotions toward that share")
     alternative_min: float = Field(0.08, description="smallest confidence listed as an alternative intent")
     history_turns: int = Field(2, ge=0, le=6, description="customer turns of history used for context")
+    entry_intent_weight: float = Field(
+        0.3, ge=0, le=1, description="exponent of the entry classifier's per-intent opinion in the intent (0 = off)"
+    )
 
 
 class Settings(BaseSettings):
@@ -75,11 +79,21 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes (`python -m app`)")
     index_poll_seconds: float = Field(0.0, ge=0, description="poll CURRENT and hot-swap new versions (0 = off)")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body accepted (413 above)")
+    rate_limit_per_minute: int = Field(
+        600, ge=0, description="requests a minute per API key and worker process (0 = off); 429 above"
+    )
+    rate_limit_burst: int = Field(60, ge=1, description="requests a key may make back to back before the limit")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     ranking: RankingWeights = RankingWeights()
     classifier: ClassifierSettings = ClassifierSettings()
     encoder_threads: int = Field(0, ge=0, description="ONNX Runtime threads per process (0 = all cores)")
+    search_threads: int = Field(
+        1, ge=0, description="FAISS threads per process (0 = all cores); one query per worker needs one"
+    )
     build_index_on_startup: bool = Field(True, description="build the index at startup when none exists")
+    retrain_after_publish: bool = Field(
+        True, description="after a studio publish (classifiers reused), retrain them in the background"
+    )
 
     @property
     def effective_database_url(self) -> str:

@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from app.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,36 @@ class Feedback(Base):
     final_text: Mapped[str | None] = mapped_column(Text)  # redacted
     agent_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """One workflow transition of a script (who, when, from/to status, comment, diff of the entry)."""
+
+    __tablename__ = "audit_trail"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    script_id: Mapped[str] = mapped_column(String(120), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text)
+    diff: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    script_id: str
+    actor: str
+    from_status: str | None
+    to_status: str
+    comment: str | None = None
+    diff: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntryView(AuditRecord):
+    id: int = 0
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +145,8 @@ class Store:
         self._writer: threading.Thread | None = None
 
     def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
+        """Create or upgrade the schema to the newest migration (safe to call from every replica)."""
+        upgrade(self.engine)
 
     # -- suggestion log (batched) ------------------------------------------------------------
     def start(self) -> None:
@@ -231,6 +264,40 @@ class Store:
             )
         )
 
+    # -- audit trail --------------------------------------------------------------------------
+    def record_audit(self, record: AuditRecord) -> int:
+        """Append a workflow transition; returns its id once committed."""
+        try:
+            with self._sessions.begin() as session:
+                row = AuditEntry(**asdict(record), created_at=datetime.now(UTC))
+                session.add(row)
+                session.flush()
+                return row.id
+        except OperationalError as exc:
+            raise StoreUnavailable(str(exc.orig).split("\n")[0]) from exc
+
+    def audit_trail(self, script_id: str | None = None, limit: int = 100) -> list[AuditEntryView]:
+        """Newest transitions first, of one script or of the whole library."""
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+        if script_id is not None:
+            query = query.where(AuditEntry.script_id == script_id)
+        with self._sessions() as session:
+            rows = session.scalars(query).all()
+        return [
+            AuditEntryView(
+                script_id=r.script_id,
+                actor=r.actor,
+                from_status=r.from_status,
+                to_status=r.to_status,
+                comment=r.comment,
+                diff=r.diff,
+                id=r.id,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+    # -- ranking priors ------------------------------------------------------------------------
     def pick_rates(self, prior_weight: float = 5.0, prior_rate: float = 0.5) -> dict[str, float]:
         """Smoothed share of feedback on each script that was a pick or an edit (edits count half)."""
         with self._sessions() as session:

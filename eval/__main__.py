@@ -147,6 +147,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if any(p["regression"] for p in comparison["paired"]) else 0
 
 
+def cmd_reliability(args: argparse.Namespace) -> int:
+    from eval.reliability import run
+
+    return run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval", description="offline evaluation")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -170,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run_a", type=Path)
     p.add_argument("run_b", type=Path)
     p.set_defaults(func=cmd_compare)
+    p = sub.add_parser("reliability", help="fuzz, load/soak, crash and indexer-kill checks against real servers")
+    from eval.reliability import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=cmd_reliability)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -14,8 +14,16 @@ import numpy as np
 from tqdm import tqdm
 
 from indexer.cache import EmbeddingCache
-from retrieval.artifact import ArtifactContents, Manifest, new_version_name, publish
-from retrieval.classifier import HybridClassifier, dense_features
+from retrieval.artifact import (
+    ArtifactContents,
+    ArtifactError,
+    Manifest,
+    current_manifest,
+    load_artifact,
+    new_version_name,
+    publish,
+)
+from retrieval.classifier import EntryClassifier, HybridClassifier, dense_features
 from retrieval.encoder import Encoder
 from retrieval.normalize import normalize
 from scripts_library.lint import lint_library, servable_ids
@@ -101,11 +109,50 @@ def _entries_payload(library: Library, servable: set[str]) -> dict:
     }
 
 
-def build_index(
-    library_dir: Path, out_dir: Path, encoder: Encoder, cache_dir: Path, quiet: bool = False
-) -> BuildReport:
-    """Load and lint the library, embed what is searchable, train classifiers, publish a version."""
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class PreparedIndex:
+    """An artifact ready to publish, with what it took to make it."""
+
+    contents: ArtifactContents
+    embedded: int
+    cached: int
+
+
+def _served_classifiers(out_dir: Path, encoder: Encoder) -> tuple[dict, Manifest] | None:
+    """The classifiers of the current version, when one exists and matches this model."""
+    try:
+        artifact = load_artifact(out_dir, encoder.fingerprint, encoder.dimension)
+    except ArtifactError:
+        return None
+    return artifact.classifiers, artifact.manifest
+
+
+def _train_classifiers(library: Library, servable: set[str], embed: Callable) -> tuple[dict, dict]:
+    intent_model, intent_metrics = _train(
+        *_intent_training(library, servable), embed, HybridClassifier(8.0, 8.0, use_cues=False)
+    )
+    emotion_texts = [e for emotion in library.emotions for e in emotion.examples]
+    emotion_labels = [emotion.id for emotion in library.emotions for _ in emotion.examples]
+    # Mood lives in multi-character cues (气死, 好吧, 快点): single characters only add noise.
+    emotion_model, emotion_metrics = _train(
+        emotion_texts, emotion_labels, None, embed, HybridClassifier(20.0, 20.0, ngram_range=(2, 3))
+    )
+    row_texts, row_owners = _searchable_rows(library, servable)  # embeddings come from the cache by now
+    entry_model = EntryClassifier()
+    entry_metrics = entry_model.fit(embed(row_texts), row_owners)
+    classifiers = {"intent": intent_model, "emotion": emotion_model, "entry": entry_model}
+    return classifiers, {"intent": intent_metrics, "emotion": emotion_metrics, "entry": entry_metrics}
+
+
+def prepare_index(
+    library_dir: Path, out_dir: Path, encoder: Encoder, cache_dir: Path, quiet: bool = False, retrain: bool = True
+) -> PreparedIndex:
+    """Load and lint the library, embed what is searchable and (re)train the classifiers; publish nothing.
+
+    With ``retrain=False`` the served version's classifiers are reused when it matches the model, so a
+    trainer's edit is searchable within seconds; the manifest then names that version in
+    ``classifiers_from`` and ``is_stale`` reports the index stale until a full build retrains them.
+    """
     library = load_library(library_dir)
     servable = servable_ids(library, lint_library(library))
     cache = EmbeddingCache(cache_dir, encoder.fingerprint, encoder.dimension)
@@ -124,63 +171,69 @@ def build_index(
         cached += cache.hits
         return vectors
 
+    served = None if retrain else _served_classifiers(out_dir, encoder)
     try:
         row_texts, row_owners = _searchable_rows(library, servable)
         index, index_type = make_faiss_index(embed(row_texts))
-        intent_model, intent_metrics = _train(
-            *_intent_training(library, servable), embed, HybridClassifier(8.0, 8.0, use_cues=False)
-        )
-        emotion_texts = [e for emotion in library.emotions for e in emotion.examples]
-        emotion_labels = [emotion.id for emotion in library.emotions for _ in emotion.examples]
-        # Mood lives in multi-character cues (气死, 好吧, 快点): single characters only add noise.
-        emotion_model, emotion_metrics = _train(
-            emotion_texts, emotion_labels, None, embed, HybridClassifier(20.0, 20.0, ngram_range=(2, 3))
-        )
+        if served is None:
+            classifiers, training = _train_classifiers(library, servable, embed)
+            classifiers_from = None
+        else:
+            classifiers, previous = served
+            training, classifiers_from = previous.training, previous.classifiers_from or previous.version
     finally:
         cache.close()
     entry_versions = {s.id: s.version for s in library.scripts if s.id in servable}
     entry_versions |= {f.id: f.version for f in library.faqs if f.id in servable}
-    manifest = publish(
-        out_dir,
-        ArtifactContents(
-            index=index,
-            rows=row_owners,
-            entries=_entries_payload(library, servable),
-            classifiers={"intent": intent_model, "emotion": emotion_model},
-            manifest={
-                "version": new_version_name(library.content_hash),
-                "built_at": datetime.now(UTC),
-                "model_id": encoder.model_id,
-                "model_fingerprint": encoder.fingerprint,
-                "dimension": encoder.dimension,
-                "item_count": index.ntotal,
-                "entry_count": len(entry_versions),
-                "index_type": index_type,
-                "library_hash": library.content_hash,
-                "entry_versions": entry_versions,
-                "training": {"intent": intent_metrics, "emotion": emotion_metrics},
-            },
-        ),
+    contents = ArtifactContents(
+        index=index,
+        rows=row_owners,
+        entries=_entries_payload(library, servable),
+        classifiers=classifiers,
+        manifest={
+            "version": new_version_name(library.content_hash),
+            "built_at": datetime.now(UTC),
+            "model_id": encoder.model_id,
+            "model_fingerprint": encoder.fingerprint,
+            "dimension": encoder.dimension,
+            "item_count": index.ntotal,
+            "entry_count": len(entry_versions),
+            "index_type": index_type,
+            "library_hash": library.content_hash,
+            "entry_versions": entry_versions,
+            "training": training,
+            "classifiers_from": classifiers_from,
+        },
     )
+    return PreparedIndex(contents, embedded, cached)
+
+
+def build_index(
+    library_dir: Path, out_dir: Path, encoder: Encoder, cache_dir: Path, quiet: bool = False, retrain: bool = True
+) -> BuildReport:
+    """Prepare an artifact from the library (see ``prepare_index``) and publish it as ``CURRENT``."""
+    started = time.perf_counter()
+    prepared = prepare_index(library_dir, out_dir, encoder, cache_dir, quiet, retrain)
+    manifest = publish(out_dir, prepared.contents)
     seconds = time.perf_counter() - started
     log.info(
-        "published index %s: %d vectors, %d entries in %.2f s",
+        "published index %s: %d vectors, %d entries in %.2f s%s",
         manifest.version,
-        index.ntotal,
-        len(entry_versions),
+        manifest.item_count,
+        manifest.entry_count,
         seconds,
+        " (classifiers reused)" if manifest.classifiers_from else "",
     )
-    return BuildReport(manifest, seconds, embedded, cached)
+    return BuildReport(manifest, seconds, prepared.embedded, prepared.cached)
 
 
 def is_stale(library_dir: Path, out_dir: Path, fingerprint: str) -> bool:
-    """True when no index exists or it was built from other library files or another model."""
-    from retrieval.artifact import ArtifactError, current_manifest
-
+    """True when no index exists, it was built from other library files or another model, or its
+    classifiers were reused from an older version (a quick publish after a trainer's edit)."""
     try:
         manifest = current_manifest(out_dir)
     except ArtifactError:
         return True
-    if manifest is None or manifest.model_fingerprint != fingerprint:
+    if manifest is None or manifest.model_fingerprint != fingerprint or manifest.classifiers_from:
         return True
     return manifest.library_hash != load_library(library_dir).content_hash

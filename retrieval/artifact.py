@@ -22,6 +22,7 @@ import os
 import pickle
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ ROWS = "rows.json"
 ENTRIES = "entries.json"
 CLASSIFIERS = "classifiers.pkl"
 KEEP_VERSIONS = 3
+ABANDONED_BUILD_SECONDS = 3600  # a staging directory this old belongs to a build that died
 
 
 class ArtifactError(RuntimeError):
@@ -59,6 +61,7 @@ class Manifest(BaseModel):
     entry_versions: dict[str, int]
     files: dict[str, str]
     training: dict[str, Any] = {}
+    classifiers_from: str | None = None  # set when classifiers were reused from that version
 
 
 @dataclass
@@ -154,12 +157,20 @@ def current_manifest(index_dir: Path) -> Manifest | None:
 
 
 def prune(index_dir: Path, keep: int) -> None:
-    """Delete old versions, always keeping the current one and the ``keep`` newest."""
+    """Delete old versions, always keeping the current one and the ``keep`` newest, and the staging
+    directories of builds that were killed (untouched for ``ABANDONED_BUILD_SECONDS``)."""
     current = current_version(index_dir)
-    versions = sorted(p for p in (index_dir / VERSIONS).iterdir() if p.is_dir() and not p.name.startswith("."))
-    for path in versions[:-keep]:
+    entries = [p for p in (index_dir / VERSIONS).iterdir() if p.is_dir()]
+    versions = sorted(p for p in entries if not p.name.startswith("."))
+    abandoned = [p for p in entries if p.name.startswith(".build-") and _idle_seconds(p) > ABANDONED_BUILD_SECONDS]
+    for path in [*versions[:-keep], *abandoned]:
         if path.name != current:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _idle_seconds(path: Path) -> float:
+    newest = max((f.stat().st_mtime for f in path.iterdir()), default=path.stat().st_mtime)
+    return time.time() - max(newest, path.stat().st_mtime)
 
 
 @dataclass
@@ -191,10 +202,16 @@ def load_artifact(
         path = version_dir / name
         if not path.is_file() or sha256_file(path) != expected:
             raise ArtifactError(f"{version}: {name} is missing or its checksum does not match; rebuild the index")
-    index = faiss.read_index(str(version_dir / VECTORS))
-    rows = json.loads((version_dir / ROWS).read_bytes())
-    if index.ntotal != manifest.item_count or index.d != dimension or len(rows) != index.ntotal:
+    try:
+        index = faiss.read_index(str(version_dir / VECTORS))
+        rows = json.loads((version_dir / ROWS).read_bytes())
+        entries = json.loads((version_dir / ENTRIES).read_bytes())
+        classifiers = pickle.loads((version_dir / CLASSIFIERS).read_bytes())  # checksum verified above
+    except Exception as exc:  # faiss, json and unpickling each fail their own way on a damaged file
+        reason = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        raise ArtifactError(f"{version}: cannot be read ({reason}); rebuild the index") from exc
+    if not isinstance(rows, list) or index.ntotal != manifest.item_count or index.d != dimension:
         raise ArtifactError(f"{version}: index holds {index.ntotal}×{index.d}, manifest says {manifest.item_count}")
-    entries = json.loads((version_dir / ENTRIES).read_bytes())
-    classifiers = pickle.loads((version_dir / CLASSIFIERS).read_bytes())  # checksum verified above
+    if len(rows) != index.ntotal:
+        raise ArtifactError(f"{version}: {len(rows)} rows for {index.ntotal} vectors; rebuild the index")
     return LoadedArtifact(manifest, index, rows, entries, classifiers)

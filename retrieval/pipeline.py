@@ -19,7 +19,7 @@ from rapidfuzz import fuzz, process
 
 from app.settings import ClassifierSettings, RankingWeights, Settings
 from retrieval.artifact import LoadedArtifact, load_artifact
-from retrieval.classifier import HybridClassifier, Prediction, dense_features
+from retrieval.classifier import EntryClassifier, HybridClassifier, Prediction, dense_features
 from retrieval.encoder import Encoder, load_encoder
 from retrieval.escalation import Escalation, EscalationPolicy
 from retrieval.normalize import NormalizedMessage, normalize
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 SEARCH_DEPTH = 64
 SEMANTIC_CANDIDATES = 30
 DIVERSITY_MAX_SIMILARITY = 85.0
+UNSEEN_ENTRY_FIT = 0.5  # entries newer than the entry classifier (classifiers reused by a quick build)
 PLATFORM_NAMES = {"tmall": "天猫", "taobao": "淘宝", "jd": "京东", "pdd": "拼多多"}
 EMOTION_NAMES = {"angry": "愤怒", "anxious": "焦急", "dissatisfied": "不满", "neutral": "平静", "positive": "满意"}
 
@@ -73,6 +74,9 @@ class Classification:
     escalation: Escalation
     normalized: NormalizedMessage
     intent_probabilities: Mapping[str, float]
+    # The intent model's own probabilities (history included, entry classifier not): what the ranker's intent
+    # feature reads, since the entry classifier reaches the ranker through its own feature already.
+    topic_probabilities: Mapping[str, float]
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ class RankingFeatures:
     emotion: float
     platform: float
     prior: float
+    entry: float
 
     def score(self, w: RankingWeights) -> float:
         return (
@@ -113,6 +118,7 @@ class RankingFeatures:
             + w.emotion * self.emotion
             + w.platform * self.platform
             + w.prior * self.prior
+            + w.entry * self.entry
         )
 
 
@@ -175,6 +181,28 @@ class ServingIndex:
         self.intent_names = {i["id"]: i["name"] for i in entries["intents"]}
         self.intent_model: HybridClassifier = artifact.classifiers["intent"]
         self.emotion_model: HybridClassifier = artifact.classifiers["emotion"]
+        # Artifacts published before the entry classifier existed lack it; they classify and rank without it.
+        self.entry_model: EntryClassifier | None = artifact.classifiers.get("entry")
+        self.entry_intents = self._entry_intent_matrix()
+
+    def _entry_intent_matrix(self) -> np.ndarray:
+        """0/1 matrix, entry classifier's entries × intent labels: the intent each entry serves first."""
+        labels = self.intent_model.labels
+        entries = self.entry_model.entries if self.entry_model is not None else []
+        matrix = np.zeros((len(entries), len(labels)), np.float32)
+        for row, entry in enumerate(entries):
+            candidate = self.candidates.get(entry)  # None for an entry retired since the model was trained
+            if candidate is not None and candidate.intents[0] in labels:
+                matrix[row, labels.index(candidate.intents[0])] = 1.0
+        return matrix
+
+    def entry_log_probabilities(self, vector: np.ndarray) -> np.ndarray | None:
+        """The entry classifier's log-probabilities for a message vector (None without the classifier)."""
+        return self.entry_model.log_probabilities(vector) if self.entry_model is not None else None
+
+    def entry_fit(self, entry_log_p: np.ndarray | None) -> dict[str, float]:
+        """Per entry, how strongly the entry classifier assigns the message to it, in [0, 1]."""
+        return self.entry_model.fit_scores(entry_log_p) if self.entry_model and entry_log_p is not None else {}
 
 
 class EmbeddingLRU:
@@ -291,6 +319,22 @@ class Assistant:
         blended = blended / max(float(np.linalg.norm(blended)), 1e-9)
         return (1 - weight) * p_message + weight * p_history, blended.astype(np.float32)
 
+    def _with_entry_evidence(
+        self, index: ServingIndex, probabilities: np.ndarray, entry_log_p: np.ndarray | None
+    ) -> np.ndarray:
+        """Intent probabilities times the entry classifier's per-intent probabilities to a small power.
+
+        The entry classifier separates scripts by all their examples; summed per intent it is a second,
+        differently trained opinion on the topic that corrects some of the intent model's errors. A product
+        of experts (rather than an average, which flattens whenever they disagree) keeps confidences calibrated.
+        """
+        weight = self.thresholds.entry_intent_weight
+        if entry_log_p is None or not weight:
+            return probabilities
+        evidence = np.exp(entry_log_p) @ index.entry_intents
+        combined = np.exp(np.log(probabilities + 1e-9) + weight * np.log(evidence + 1e-9))
+        return combined / combined.sum()
+
     def _intent(self, index: ServingIndex, probabilities: np.ndarray) -> IntentResult:
         labels = index.intent_model.labels
         order = np.argsort(-probabilities)
@@ -322,19 +366,27 @@ class Assistant:
             prediction = Prediction("angry", angry, prediction.probabilities)
         return EmotionResult(prediction.label, round(prediction.confidence, 4), _intensity(prediction, message))
 
-    def _classify(self, index: ServingIndex, request: MessageInput) -> tuple[Classification, np.ndarray]:
+    def _classify(
+        self, index: ServingIndex, request: MessageInput
+    ) -> tuple[Classification, np.ndarray, np.ndarray | None]:
+        """The classification, the retrieval vector and the entry classifier's log-probabilities."""
         message = normalize(request.message)
         text = message.text or request.message.strip()
         vector = self._embed(text)
         p_message = self._intent_probabilities(index, message, vector)
-        probabilities, search_vector = self._with_history(index, p_message, vector, request.history)
+        topic, search_vector = self._with_history(index, p_message, vector, request.history)
+        entry_log_p = index.entry_log_probabilities(search_vector)
+        probabilities = self._with_entry_evidence(index, topic, entry_log_p)
         intent = self._intent(index, probabilities)
         emotion = self._emotion(index, message, vector)
         likely = [intent.id, *(label for label, p in intent.alternatives if p >= 0.3)]
         recent = [t.text for t in request.history if t.role == "customer"][-self.thresholds.history_turns :]
         escalation = index.escalation.decide(" ".join([*recent, text]), likely)
-        distribution = dict(zip(index.intent_model.labels, probabilities.tolist(), strict=True))
-        return Classification(intent, emotion, escalation, message, distribution), search_vector
+        labels = index.intent_model.labels
+        distribution = dict(zip(labels, probabilities.tolist(), strict=True))
+        topic_distribution = dict(zip(labels, topic.tolist(), strict=True))
+        classification = Classification(intent, emotion, escalation, message, distribution, topic_distribution)
+        return classification, search_vector, entry_log_p
 
     def classify(self, request: MessageInput) -> Classification:
         return self._classify(self.index, request)[0]
@@ -359,10 +411,16 @@ class Assistant:
         return list(dict.fromkeys(ids))
 
     def features(
-        self, index: ServingIndex, candidate: Candidate, semantic: float, c: Classification, platform: str | None
+        self,
+        index: ServingIndex,
+        candidate: Candidate,
+        semantic: float,
+        entry_fit: float,
+        c: Classification,
+        platform: str | None,
     ) -> RankingFeatures:
         """The scorer's inputs for one candidate, each in [0, 1]."""
-        intent_p = max(c.intent_probabilities.get(i, 0.0) for i in candidate.intents)
+        intent_p = max(c.topic_probabilities.get(i, 0.0) for i in candidate.intents)
         if candidate.intents[0] == c.intent.id:
             intent_p = max(intent_p, c.intent.confidence)
         lexical = 0.0
@@ -376,6 +434,7 @@ class Assistant:
             emotion=emotion_fit(c.emotion.id, candidate.emotions),
             platform=1.0 if specific else 0.5,
             prior=self.priors.get(candidate.id, 0.5),
+            entry=entry_fit,
         )
 
     def _reasons(
@@ -395,14 +454,22 @@ class Assistant:
 
     def suggest(self, request: MessageInput) -> SuggestResult:
         index = self.index
-        classification, vector = self._classify(index, request)
+        classification, vector, entry_log_p = self._classify(index, request)
         semantic = self._semantic(index, vector)
         floor = min(semantic.values(), default=0.0)
+        entry_fit = index.entry_fit(entry_log_p)
         scored = []
         for candidate_id in self._candidates(index, semantic, classification):
             candidate = index.candidates[candidate_id]
             if candidate.suits_platform(request.platform):
-                f = self.features(index, candidate, semantic.get(candidate_id, floor), classification, request.platform)
+                f = self.features(
+                    index,
+                    candidate,
+                    semantic.get(candidate_id, floor),
+                    entry_fit.get(candidate_id, UNSEEN_ENTRY_FIT),
+                    classification,
+                    request.platform,
+                )
                 scored.append((f.score(self.weights), f, candidate))
         scored = lead_with_mood_variant(sorted(scored, key=lambda item: item[0], reverse=True), classification)
         chosen: list[Suggestion] = []

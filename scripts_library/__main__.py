@@ -6,17 +6,15 @@ import argparse
 import json
 import sys
 import time
-from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
+from scripts_library.coverage import REQUIRED_EMOTIONS, coverage_counts
 from scripts_library.editing import EditRefused, approve, new_script, retire
-from scripts_library.lint import lint_library, servable_ids
-from scripts_library.loader import Library, LibraryError, load_library
+from scripts_library.lint import lint_library
+from scripts_library.loader import LibraryError, load_library
 from scripts_library.render import TemplateRejected, render
 from scripts_library.schema import EMOTIONS, PLATFORMS
-
-COVERAGE_EMOTIONS = ("angry", "anxious", "neutral")
 
 
 def _default_root() -> Path:
@@ -46,22 +44,9 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 1 if n_errors else 0
 
 
-def _coverage(library: Library) -> dict[tuple[str, str, str], int]:
-    ok = servable_ids(library, lint_library(library))
-    counts: Counter[tuple[str, str, str]] = Counter()
-    for script in library.scripts:
-        if script.id not in ok:
-            continue
-        platforms = PLATFORMS if "all" in script.platforms else script.platforms
-        for emotion in script.emotions:
-            for platform in platforms:
-                counts[(script.primary_intent, emotion, platform)] += 1
-    return counts
-
-
 def cmd_coverage(args: argparse.Namespace) -> int:
     library = load_library(args.library)
-    counts = _coverage(library)
+    counts = coverage_counts(library)
     platforms = [args.platform] if args.platform else list(PLATFORMS)
     header = f"{'intent':22}" + "".join(f"{e[:8]:>10}" for e in EMOTIONS)
     gaps = 0
@@ -72,11 +57,11 @@ def cmd_coverage(args: argparse.Namespace) -> int:
             cells = []
             for emotion in EMOTIONS:
                 n = counts[(intent, emotion, platform)]
-                gap = n == 0 and emotion in COVERAGE_EMOTIONS
+                gap = n == 0 and emotion in REQUIRED_EMOTIONS
                 gaps += gap
                 cells.append(f"{n:>9}{'*' if gap else ' '}")
             print(f"{intent:22}" + "".join(cells))
-    print(f"\n{gaps} required cells empty (intent × {{{', '.join(COVERAGE_EMOTIONS)}}} × platform)")
+    print(f"\n{gaps} required cells empty (intent × {{{', '.join(REQUIRED_EMOTIONS)}}} × platform)")
     return 1 if gaps and args.strict else 0
 
 

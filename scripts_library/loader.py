@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from scripts_library.schema import (
@@ -22,6 +23,7 @@ from scripts_library.schema import (
     IntentFile,
     Script,
 )
+from scripts_library.yaml_lines import YAMLError, line_of, load_with_lines
 
 INTENTS_FILE = "intents.yaml"
 EMOTIONS_FILE = "emotions.yaml"
@@ -93,36 +95,30 @@ def yaml_round_trip() -> YAML:
     return yaml
 
 
-def _line_of(node: Any, loc: tuple[int | str, ...]) -> int:
-    """1-based line of the deepest node along ``loc`` that carries position info."""
-    line = getattr(getattr(node, "lc", None), "line", 0)
-    for part in loc:
-        if isinstance(node, CommentedMap) and part in node:
-            line = node.lc.key(part)[0]
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-            line = node.lc.item(part)[0]
-            node = node[part]
-        else:
-            break
-    return line + 1
+@contextmanager
+def _reading(relative: str) -> Iterator[None]:
+    """Turn a parser's complaint into a ``LibraryError`` naming the file and line."""
+    try:
+        yield
+    except (MarkedYAMLError, YAMLError) as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        hint = "check indentation and quoting"
+        raise LibraryError([Problem(relative, line, "error", "yaml", f"not valid YAML: {exc.problem}", hint)]) from exc
+    except UnicodeDecodeError as exc:
+        raise LibraryError([Problem(relative, 1, "error", "encoding", "file is not UTF-8", "save as UTF-8")]) from exc
 
 
 def read_yaml(path: Path, relative: str) -> Any:
-    try:
+    """Read a file for editing: ruamel round-trip data that keeps comments and key order."""
+    with _reading(relative):
         return yaml_round_trip().load(path.read_text(encoding="utf-8"))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise LibraryError(
-            [
-                Problem(
-                    relative, line, "error", "yaml", f"not valid YAML: {exc.problem}", "check indentation and quoting"
-                )
-            ]
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise LibraryError([Problem(relative, 1, "error", "encoding", "file is not UTF-8", "save as UTF-8")]) from exc
+
+
+def parse_yaml(path: Path, relative: str) -> Any:
+    """Read a file for loading: fast, plain data that knows its line numbers."""
+    with _reading(relative):
+        return load_with_lines(path.read_text(encoding="utf-8"))
 
 
 def _validation_problems(exc: ValidationError, relative: str, node: Any, base: tuple = ()) -> list[Problem]:
@@ -134,7 +130,7 @@ def _validation_problems(exc: ValidationError, relative: str, node: Any, base: t
         problems.append(
             Problem(
                 relative,
-                _line_of(node, loc),
+                line_of(node, loc),
                 "error",
                 "schema",
                 f"{field_name}: {error['msg']}",
@@ -158,7 +154,7 @@ def _load_entries(
 ) -> list[Any]:
     relative = str(path.relative_to(root.parent))
     try:
-        data = read_yaml(path, relative)
+        data = parse_yaml(path, relative)
     except LibraryError as exc:
         problems.extend(exc.problems)
         return []
@@ -167,11 +163,11 @@ def _load_entries(
         return []
     items = data.get(key) or []
     if not isinstance(items, list):
-        problems.append(Problem(relative, _line_of(data, (key,)), "error", "schema", f"{key}: must be a list"))
+        problems.append(Problem(relative, line_of(data, (key,)), "error", "schema", f"{key}: must be a list"))
         return []
     entries = []
     for index, item in enumerate(items):
-        line = _line_of(data, (key, index))
+        line = line_of(data, (key, index))
         try:
             entries.append(model.model_validate(item))
             locations[str(item.get("id"))] = (relative, line)
@@ -194,7 +190,7 @@ def _load_single(path: Path, root: Path, model: type[BaseModel], problems: list[
         problems.append(Problem(relative, 1, "error", "missing", f"{path.name} is missing", "restore it from git"))
         return None
     try:
-        data = read_yaml(path, relative)
+        data = parse_yaml(path, relative)
     except LibraryError as exc:
         problems.extend(exc.problems)
         return None

@@ -1,13 +1,22 @@
 """Index build + search with the real model, atomic publishing, caching and artifact verification."""
 
+import os
 import shutil
+import time
 import uuid
 
 import pytest
 
 from indexer.build import build_index, is_stale
 from retrieval import artifact as artifact_module
-from retrieval.artifact import VERSIONS, ArtifactError, current_version, load_artifact
+from retrieval.artifact import (
+    ABANDONED_BUILD_SECONDS,
+    VERSIONS,
+    ArtifactError,
+    current_version,
+    load_artifact,
+    prune,
+)
 from retrieval.pipeline import MessageInput
 from tests.conftest import LIBRARY
 
@@ -95,3 +104,16 @@ def test_retired_and_draft_scripts_never_reach_the_index(tmp_path, library_copy,
     assert draft not in manifest.entry_versions and retired not in manifest.entry_versions
     loaded = load_artifact(tmp_path / "index", encoder.fingerprint, encoder.dimension)
     assert draft not in loaded.rows and retired not in loaded.rows
+
+
+def test_prune_removes_staging_directories_of_killed_builds(tmp_path):
+    versions = tmp_path / "versions"
+    old, fresh = versions / ".build-old", versions / ".build-fresh"
+    for staging in (old, fresh):
+        staging.mkdir(parents=True)
+        (staging / "vectors.faiss").write_bytes(b"partial")
+    stale = time.time() - ABANDONED_BUILD_SECONDS - 60
+    os.utime(old / "vectors.faiss", (stale, stale))
+    os.utime(old, (stale, stale))
+    prune(tmp_path, keep=3)
+    assert not old.exists() and fresh.exists(), "a build still writing keeps its staging directory"

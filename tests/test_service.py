@@ -31,28 +31,6 @@ def auth(role):
     return {"Authorization": f"Bearer {KEYS[role]}"}
 
 
-ROUTES = [
-    ("post", "/v1/classify", {"message": "发票怎么开"}, "agent"),
-    ("post", "/v1/suggest", {"message": "发票怎么开"}, "agent"),
-    ("post", "/v1/admin/reload", None, "trainer"),
-]
-
-
-@pytest.mark.parametrize(("method", "path", "body", "minimum"), ROUTES)
-@pytest.mark.parametrize("role", [None, "wrong", "agent", "trainer", "admin"])
-def test_every_route_checks_roles(secured, method, path, body, minimum, role):
-    client, _ = secured
-    headers = {} if role is None else {"Authorization": "Bearer nope"} if role == "wrong" else auth(role)
-    response = getattr(client, method)(path, json=body, headers=headers)
-    rank = {"agent": 0, "trainer": 1, "admin": 3}
-    if role in (None, "wrong"):
-        assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
-    elif rank[role] < rank[minimum]:
-        assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
-    else:
-        assert response.status_code == 200
-
-
 def test_open_routes_need_no_key(secured):
     client, _ = secured
     assert client.get("/healthz").status_code == 200

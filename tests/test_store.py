@@ -1,0 +1,129 @@
+"""The store on both engines: SQLite (embedded default) and PostgreSQL when CI provides one.
+
+CI (`.ci/run`) starts a throwaway PostgreSQL and sets HUASHU_TEST_POSTGRES_URL; without it the
+PostgreSQL cases skip, saying why.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
+
+from app.migrate import current_revision
+from app.store import AuditRecord, Base, FeedbackRecord, Store, SuggestionRecord, UnknownRequest
+
+POSTGRES_URL = os.environ.get("HUASHU_TEST_POSTGRES_URL")
+HEAD = "0002"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL: set HUASHU_TEST_POSTGRES_URL (`.ci/run` starts one with .ci/postgres.sh)")
+    _reset_postgres(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    store = Store(store_url)
+    store.create_schema()
+    store.start()
+    yield store
+    store.close()
+
+
+def _suggestion(request_id: str, suggested: tuple[str, ...] = ("a.one", "a.two")) -> SuggestionRecord:
+    message = "我的订单【订单号】到哪了"
+    return SuggestionRecord(request_id, "v1", message, "logistics_tracking", "neutral", "jd", None, suggested)
+
+
+def test_migrations_reach_head_and_match_the_models(store: Store):
+    store.create_schema()  # a second replica starting later finds nothing to do
+    assert current_revision(store.engine) == HEAD
+    with store.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_replicas_migrating_at_once_do_not_race(store_url: str):
+    stores = [Store(store_url) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def migrate(s: Store) -> None:
+        try:
+            s.create_schema()
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and current_revision(stores[0].engine) == HEAD
+    for s in stores:
+        s.close()
+
+
+def test_a_database_from_before_migrations_is_stamped_and_upgraded(tmp_path: Path):
+    path = tmp_path / "old.sqlite"
+    Base.metadata.tables["feedback"].create(create_engine(f"sqlite:///{path}"))
+    Base.metadata.tables["suggestion_log"].create(create_engine(f"sqlite:///{path}"))
+    store = Store(f"sqlite:///{path}")
+    store.create_schema()
+    assert current_revision(store.engine) == HEAD
+    assert store.audit_trail() == []
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_feedback_is_acknowledged_once_and_counted_in_priors(store: Store):
+    store.log_suggestion(_suggestion("r1"))
+    first = store.record_feedback(FeedbackRecord("r1", "a.one", "picked", None, "agent-7"))
+    again = store.record_feedback(FeedbackRecord("r1", "a.one", "picked", None, "agent-7"))
+    assert first[1] is True and again == (first[0], False)
+    store.log_suggestion(_suggestion("r2"))
+    store.record_feedback(FeedbackRecord("r2", "a.two", "rejected", None, None))
+    rates = store.pick_rates(prior_weight=5.0, prior_rate=0.5)
+    assert rates["a.one"] == pytest.approx((1 + 2.5) / 6) and rates["a.two"] == pytest.approx(2.5 / 6)
+
+
+def test_feedback_for_an_unknown_request_is_refused(store: Store):
+    with pytest.raises(UnknownRequest):
+        store.record_feedback(FeedbackRecord("never-issued", "a.one", "picked", None, None))
+
+
+def test_edited_texts_and_none_fit_messages_for_trainers(store: Store):
+    store.log_suggestion(_suggestion("r1"))
+    store.log_suggestion(_suggestion("r2"))
+    store.record_feedback(FeedbackRecord("r1", "a.one", "edited", "您好，已为您催促快递", None))
+    store.record_feedback(FeedbackRecord("r2", None, "none_fit", None, None))
+    assert store.edited_texts() == [("a.one", "您好，已为您催促快递")]
+    assert store.none_fit_messages() == [("logistics_tracking", "我的订单【订单号】到哪了")]
+
+
+def test_audit_trail_keeps_every_transition_newest_first(store: Store):
+    store.record_audit(AuditRecord("a.one", "li", None, "draft", diff="+template: 您好"))
+    store.record_audit(AuditRecord("a.one", "li", "draft", "submitted"))
+    store.record_audit(AuditRecord("b.two", "wang", "submitted", "rejected", comment="语气太生硬"))
+    trail = store.audit_trail("a.one")
+    assert [(e.from_status, e.to_status) for e in trail] == [("draft", "submitted"), (None, "draft")]
+    assert trail[1].diff == "+template: 您好" and trail[0].created_at is not None
+    assert [e.comment for e in store.audit_trail(limit=1)] == ["语气太生硬"]
