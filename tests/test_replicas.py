@@ -128,6 +128,14 @@ def test_a_published_index_switches_both_replicas_without_failed_requests(
     finally:
         stop.set()
         client.join()
+    failed = sum(status != 200 for status, _ in seen)
+    print(
+        f"switch-over: both replicas serve it {switch_seconds:.2f} s after publish;",
+        len(seen),
+        "requests,",
+        failed,
+        "failed",
+    )
     assert versions == {report.manifest.version}, f"replicas still serve {versions - {report.manifest.version}}"
     assert switch_seconds < POLL_SECONDS + 5
     assert [s for s in seen if s[0] != 200] == [] and len(seen) > 10
