@@ -127,7 +127,10 @@ def _served_classifiers(out_dir: Path, encoder: Encoder) -> tuple[dict, Manifest
     return artifact.classifiers, artifact.manifest
 
 
-def _train_classifiers(library: Library, servable: set[str], embed: Callable) -> tuple[dict, dict]:
+def _train_classifiers(
+    library: Library, servable: set[str], embed: Callable, rows: tuple[np.ndarray, list[str]]
+) -> tuple[dict, dict]:
+    """Intent and emotion models from their texts; the entry model from the index's own row vectors."""
     intent_model, intent_metrics = _train(
         *_intent_training(library, servable), embed, HybridClassifier(8.0, 8.0, use_cues=False)
     )
@@ -137,9 +140,8 @@ def _train_classifiers(library: Library, servable: set[str], embed: Callable) ->
     emotion_model, emotion_metrics = _train(
         emotion_texts, emotion_labels, None, embed, HybridClassifier(20.0, 20.0, ngram_range=(2, 3))
     )
-    row_texts, row_owners = _searchable_rows(library, servable)  # embeddings come from the cache by now
     entry_model = EntryClassifier()
-    entry_metrics = entry_model.fit(embed(row_texts), row_owners)
+    entry_metrics = entry_model.fit(*rows)
     classifiers = {"intent": intent_model, "emotion": emotion_model, "entry": entry_model}
     return classifiers, {"intent": intent_metrics, "emotion": emotion_metrics, "entry": entry_metrics}
 
@@ -174,9 +176,10 @@ def prepare_index(
     served = None if retrain else _served_classifiers(out_dir, encoder)
     try:
         row_texts, row_owners = _searchable_rows(library, servable)
-        index, index_type = make_faiss_index(embed(row_texts))
+        row_vectors = embed(row_texts)
+        index, index_type = make_faiss_index(row_vectors)
         if served is None:
-            classifiers, training = _train_classifiers(library, servable, embed)
+            classifiers, training = _train_classifiers(library, servable, embed, (row_vectors, row_owners))
             classifiers_from = None
         else:
             classifiers, previous = served

@@ -74,15 +74,19 @@ def _save_validated(path: Path, data: Any, node: CommentedMap) -> None:
     atomic_write(path, _dump(data))
 
 
+def _lint_errors(library: Library, script_id: str) -> list[str]:
+    return [p.format() for p in lint_library(library) if p.entry_id == script_id and p.severity == "error"]
+
+
 def approve(root: Path, script_id: str, approver: str) -> Script:
     """Approve a script: refused while it has lint errors or when the approver is its author."""
     library = load_library(root)
     script = library.script(script_id)
     if approver.strip() == script.author:
         raise EditRefused(f"{approver} wrote {script_id}; a different person must approve it (four-eyes rule)")
-    blocking = [p for p in lint_library(library) if p.entry_id == script_id and p.severity == "error"]
+    blocking = _lint_errors(library, script_id)
     if blocking:
-        raise EditRefused("lint errors block approval:\n" + "\n".join(p.format() for p in blocking))
+        raise EditRefused("lint errors block approval:\n" + "\n".join(blocking))
     path, data, node = _script_node(library, script_id)
     stamp = _now()
     was_approved = node.get("status") == "approved"
@@ -257,10 +261,6 @@ def save_edits(root: Path, script_id: str, edits: ScriptEdits, editor: str) -> C
         node["updated_at"] = _now()
 
     return _tracked(root, script_id, mutate)
-
-
-def _lint_errors(library: Library, script_id: str) -> list[str]:
-    return [p.format() for p in lint_library(library) if p.entry_id == script_id and p.severity == "error"]
 
 
 def submit(root: Path, script_id: str, actor: str) -> Change:
