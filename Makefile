@@ -8,7 +8,7 @@ WORKERS ?= 1
 MODEL_DIR ?= var/models/multilingual-e5-small
 export HUASHU_MODEL_DIR ?= $(abspath $(MODEL_DIR))
 
-.PHONY: run test test-e2e lint index model eval bench clean
+.PHONY: run test test-slow test-e2e lint index model eval bench clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,15 +33,21 @@ index: $(VENV)/.installed-run model
 run: $(VENV)/.installed-run model index
 	HUASHU_HOST=$(HOST) HUASHU_PORT=$(PORT) HUASHU_WORKERS=$(WORKERS) $(PY) -m app
 
+# The fast suite (≤ 5 min on 2 cores). `.ci/run` also runs `make test-slow`.
 test: $(VENV)/.installed-dev model
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not slow"
 
-# The browser tests alone (they also run in `make test`); they need Debian's chromium (.ci/run installs it).
+# Long checks: STS against published figures, browser tests (Debian's chromium; .ci/run installs it).
+test-slow: $(VENV)/.installed-dev model
+	$(PY) -m pytest -m slow
+
 test-e2e: $(VENV)/.installed-dev model
 	$(PY) -m pytest tests/e2e
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m scripts_library lint
 
 eval: $(VENV)/.installed-dev model index

@@ -31,8 +31,8 @@ from app.schemas import (
 from app.service import Service
 from app.store import FeedbackRecord, StoreUnavailable, SuggestionRecord, UnknownRequest
 from retrieval.artifact import ArtifactError
-from retrieval.normalize import redact
-from retrieval.pipeline import Classification, MessageInput, SuggestResult, Turn
+from retrieval.types import Classification, MessageInput, SuggestResult, Turn
+from scripts_library.text import redact
 
 log = logging.getLogger("huashu.api")
 
@@ -161,7 +161,7 @@ def suggest(body: SuggestRequest, request: Request, response: Response) -> Sugge
     """Classification plus ranked, rendered, compliant reply suggestions, best first."""
     started = time.perf_counter()
     service = _service(request)
-    result = service.assistant.suggest(_input(body))
+    result = service.assistant.suggest(_input(body), service.priors)
     request_id = uuid.uuid4().hex
     response.headers["X-Request-ID"] = request_id
     _log_suggestion(service, request_id, body, result, (time.perf_counter() - started) * 1000)

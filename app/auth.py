@@ -14,9 +14,7 @@ from fastapi import Request
 from pydantic import BaseModel, Field
 
 from app.errors import ApiError
-
-Role = Literal["agent", "trainer", "approver", "admin"]
-ROLE_RANK = {"agent": 0, "trainer": 1, "approver": 2, "admin": 3}
+from scripts_library.vocabulary import ROLE_RANK, Role
 
 
 class ApiKey(BaseModel):

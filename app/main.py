@@ -16,16 +16,18 @@ from app.ratelimit import RateLimiter
 from app.service import Service
 from app.settings import Settings
 from app.studio import install_studio
+from retrieval.encoder import Encoder
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, encoder: Encoder | None = None) -> FastAPI:
+    """The application; ``encoder`` hands over a loaded model (tests share one instead of reloading it)."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = Service.start(settings, metrics)
+        service = Service.start(settings, metrics, encoder)
         app.state.service = service
         yield
         service.stop()

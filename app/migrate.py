@@ -1,9 +1,10 @@
 """Bring the store's schema to the newest Alembic revision, safely when several replicas start at once.
 
 On PostgreSQL the upgrade runs under a session advisory lock, and on a SQLite file under an exclusive
-lock on a sibling ``.migrate.lock`` file, so replicas or workers starting together take turns and the
-later ones find nothing left to do. A database created before migrations existed (tables present,
-no ``alembic_version``) is stamped at the first revision and upgraded from there.
+lock on a sibling ``.migrate.lock`` file taken *before* the first connection, so replicas or workers
+starting together take turns and the later ones find nothing left to do. A new SQLite file is switched
+to WAL inside that lock (the switch needs the database to itself). A database created before migrations
+existed (tables present, no ``alembic_version``) is stamped at the first revision and upgraded from there.
 """
 
 from __future__ import annotations
@@ -63,22 +64,24 @@ def _file_lock(database: str) -> Iterator[None]:
 
 
 @contextmanager
-def _exclusive(engine: Engine, connection: Connection) -> Iterator[None]:
-    """Serialise migrations across processes sharing this database."""
+def _exclusive_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection that no other migrator shares this database with until it is closed."""
     database = engine.url.database
     if engine.dialect.name == "postgresql":
-        with _postgres_lock(connection):
-            yield
+        with engine.connect() as connection, _postgres_lock(connection):
+            yield connection
     elif engine.dialect.name == "sqlite" and database and database != ":memory:":
-        with _file_lock(database):
-            yield
+        with _file_lock(database), engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            yield connection
     else:
-        yield
+        with engine.connect() as connection:
+            yield connection
 
 
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration (idempotent)."""
-    with engine.connect() as connection, _exclusive(engine, connection):
+    with _exclusive_connection(engine) as connection:
         _upgrade(connection)
         connection.commit()
 

@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-Platform = Literal["tmall", "taobao", "jd", "pdd"]
+from scripts_library.vocabulary import EmotionId, FeedbackAction, PlatformId
+
 MessageText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 # NaN and ±inf are refused: they would reach the customer as "nan"/"inf" inside a reply.
 ContextValue = Annotated[str, StringConstraints(max_length=500)] | int | Annotated[float, Field(allow_inf_nan=False)]
@@ -24,7 +25,7 @@ class Turn(ApiModel):
 class ClassifyRequest(ApiModel):
     message: MessageText = Field(description="the customer's latest message (1–2000 characters)")
     history: list[Turn] = Field(default_factory=list, max_length=20, description="earlier turns, oldest first")
-    platform: Platform | None = None
+    platform: PlatformId | None = None
 
     @field_validator("message")
     @classmethod
@@ -74,7 +75,7 @@ class IntentOut(ApiModel):
 
 
 class EmotionOut(ApiModel):
-    id: Literal["angry", "anxious", "dissatisfied", "neutral", "positive"]
+    id: EmotionId
     confidence: float
     intensity: float = Field(ge=0, le=1)
 
@@ -144,7 +145,7 @@ class ReloadResponse(ApiModel):
 class FeedbackRequest(ApiModel):
     request_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
     script_id: Annotated[str, StringConstraints(min_length=1, max_length=120)] | None = None
-    action: Literal["picked", "edited", "rejected", "none_fit"]
+    action: FeedbackAction
     final_text: Annotated[str, StringConstraints(max_length=2000)] | None = None
     agent_id: Annotated[str, StringConstraints(max_length=64)] | None = None
 

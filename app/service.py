@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 
 import faiss
 
@@ -13,8 +14,9 @@ from app.settings import Settings
 from app.store import Store
 from indexer.build import build_index, prepare_index
 from retrieval.artifact import ArtifactError, current_version, load_artifact, publish
-from retrieval.encoder import Encoder
-from retrieval.pipeline import Assistant, ServingIndex, configured_encoder, load_assistant
+from retrieval.encoder import Encoder, configured_encoder
+from retrieval.pipeline import Assistant, load_assistant
+from retrieval.serving import ServingIndex
 from scripts_library.loader import load_library
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ class Service:
         self.assistant = assistant
         self.store = store
         self.metrics = metrics
+        self.priors: Mapping[str, float] = {}  # agents' pick rates, replaced whole on every refresh
         self._reload_lock = threading.Lock()
         self._publish_lock = threading.Lock()
         self._retrain_guard = threading.Lock()
@@ -37,11 +40,12 @@ class Service:
         self._background = threading.Thread(target=self._background_loop, name="refresh", daemon=True)
 
     @classmethod
-    def start(cls, settings: Settings, metrics: Metrics) -> Service:
+    def start(cls, settings: Settings, metrics: Metrics, encoder: Encoder | None = None) -> Service:
+        """Load the model (unless one is handed over), the published index and the store."""
         if settings.search_threads:
             faiss.omp_set_num_threads(settings.search_threads)
         started = time.perf_counter()
-        encoder = configured_encoder(settings)
+        encoder = encoder or configured_encoder(settings)
         metrics.model_load_seconds.set(time.perf_counter() - started)
         if current_version(settings.index_dir) is None:
             if not settings.build_index_on_startup:
@@ -51,7 +55,6 @@ class Service:
         assistant = load_assistant(settings, encoder)
         index = assistant.index
         metrics.set_index_version(index.version)
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = Store(settings.effective_database_url)
         store.create_schema()
         store.start()
@@ -70,7 +73,7 @@ class Service:
     def refresh_priors(self) -> None:
         """Re-read pick rates from the shared store so every replica ranks alike."""
         try:
-            self.assistant.priors = self.store.pick_rates()
+            self.priors = self.store.pick_rates()
         except Exception as exc:  # a store outage must not stop suggestions
             log.warning("could not refresh ranking priors: %s", exc.__class__.__name__)
 

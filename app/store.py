@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import (
     DateTime,
@@ -30,10 +31,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from app.migrate import upgrade
+from scripts_library.workflow import AuditRecord
 
 log = logging.getLogger(__name__)
-
-FEEDBACK_ACTIONS = ("picked", "edited", "rejected", "none_fit")
 
 
 class StoreUnavailable(RuntimeError):
@@ -74,27 +74,18 @@ class Feedback(Base):
 
 
 class AuditEntry(Base):
-    """One workflow transition of a script (who, when, from/to status, comment, diff of the entry)."""
+    """One workflow step of a script or FAQ entry (who, when, from/to state, comment, diff, snapshot)."""
 
     __tablename__ = "audit_trail"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    script_id: Mapped[str] = mapped_column(String(120), index=True)
+    script_id: Mapped[str] = mapped_column(String(120), index=True)  # any library entry id
     actor: Mapped[str] = mapped_column(String(64))
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str] = mapped_column(String(20))
     comment: Mapped[str | None] = mapped_column(Text)
     diff: Mapped[str | None] = mapped_column(Text)
+    snapshot: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    script_id: str
-    actor: str
-    from_status: str | None
-    to_status: str
-    comment: str | None = None
-    diff: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,10 +116,10 @@ class FeedbackRecord:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Wait for a busy database instead of failing at once; WAL is switched on by the migration."""
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
@@ -140,6 +131,8 @@ class Store:
         self.engine = create_engine(url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            if self.engine.url.database not in (None, "", ":memory:"):
+                Path(self.engine.url.database).parent.mkdir(parents=True, exist_ok=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._pending: queue.Queue[SuggestionRecord | threading.Event | None] = queue.Queue(maxsize=10_000)
         self._writer: threading.Thread | None = None
@@ -269,33 +262,27 @@ class Store:
         """Append a workflow transition; returns its id once committed."""
         try:
             with self._sessions.begin() as session:
-                row = AuditEntry(**asdict(record), created_at=datetime.now(UTC))
+                fields = asdict(record)
+                row = AuditEntry(script_id=fields.pop("entry_id"), **fields, created_at=datetime.now(UTC))
                 session.add(row)
                 session.flush()
                 return row.id
         except OperationalError as exc:
             raise StoreUnavailable(str(exc.orig).split("\n")[0]) from exc
 
-    def audit_trail(self, script_id: str | None = None, limit: int = 100) -> list[AuditEntryView]:
-        """Newest transitions first, of one script or of the whole library."""
+    def audit_trail(self, entry_id: str | None = None, limit: int = 100) -> list[AuditEntryView]:
+        """Newest steps first, of one entry or of the whole library."""
         query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-        if script_id is not None:
-            query = query.where(AuditEntry.script_id == script_id)
+        if entry_id is not None:
+            query = query.where(AuditEntry.script_id == entry_id)
         with self._sessions() as session:
             rows = session.scalars(query).all()
-        return [
-            AuditEntryView(
-                script_id=r.script_id,
-                actor=r.actor,
-                from_status=r.from_status,
-                to_status=r.to_status,
-                comment=r.comment,
-                diff=r.diff,
-                id=r.id,
-                created_at=r.created_at,
-            )
-            for r in rows
-        ]
+        return [_audit_view(r) for r in rows]
+
+    def audit_entry(self, audit_id: int) -> AuditEntryView | None:
+        with self._sessions() as session:
+            row = session.get(AuditEntry, audit_id)
+            return _audit_view(row) if row else None
 
     # -- ranking priors ------------------------------------------------------------------------
     def pick_rates(self, prior_weight: float = 5.0, prior_rate: float = 0.5) -> dict[str, float]:
@@ -334,3 +321,17 @@ class Store:
                 .limit(limit)
             ).all()
         return [(r[0], r[1]) for r in rows]
+
+
+def _audit_view(row: AuditEntry) -> AuditEntryView:
+    return AuditEntryView(
+        entry_id=row.script_id,
+        actor=row.actor,
+        from_status=row.from_status,
+        to_status=row.to_status,
+        comment=row.comment,
+        diff=row.diff,
+        snapshot=row.snapshot,
+        id=row.id,
+        created_at=row.created_at,
+    )

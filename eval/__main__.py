@@ -65,7 +65,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def cmd_sts(args: argparse.Namespace) -> int:
     from eval.sts import sts_spearman
-    from retrieval.pipeline import configured_encoder
+    from retrieval.encoder import configured_encoder
 
     settings = Settings()
     published = PUBLISHED_STS
@@ -81,29 +81,24 @@ def cmd_sts(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback_report(args: argparse.Namespace) -> int:
-    from collections import Counter, defaultdict
-
+    from app.reports import most_edited, scripts_to_write
     from app.store import Store
+    from scripts_library.loader import load_library
 
     settings = Settings()
     store = Store(args.database or settings.effective_database_url)
     store.create_schema()
     edited = store.edited_texts(limit=args.limit)
-    print(f"== most-edited scripts ({len(edited)} recent edits; texts are PII-redacted)")
-    by_script: dict[str, list[str]] = defaultdict(list)
-    for script_id, text in edited:
-        by_script[script_id].append(text)
-    for script_id, texts in sorted(by_script.items(), key=lambda kv: len(kv[1]), reverse=True)[:20]:
-        print(f"{len(texts):4d}  {script_id}")
-        for text in texts[:3]:
-            print(f"        → {text}")
     none_fit = store.none_fit_messages(limit=args.limit)
-    print(f"\n== messages where no suggestion fitted ({len(none_fit)}), by intent: scripts to write")
-    counts = Counter(intent for intent, _ in none_fit)
-    for intent, n in counts.most_common():
-        samples = [m for i, m in none_fit if i == intent][:3]
-        print(f"{n:4d}  {intent:22} e.g. {' | '.join(samples)}")
     store.close()
+    print(f"== most-edited scripts ({len(edited)} recent edits; texts are PII-redacted)")
+    for script in most_edited(edited, load_library(settings.library_dir), limit=20):
+        print(f"{script.edits:4d}  {script.script_id}  now: {script.template}")
+        for text in script.texts[:3]:
+            print(f"        → {text}")
+    print(f"\n== messages where no suggestion fitted ({len(none_fit)}), by intent: scripts to write")
+    for group in scripts_to_write(none_fit, limit_per_intent=3):
+        print(f"{group.count:4d}  {group.intent:22} e.g. {' | '.join(group.messages)}")
     return 0
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from app.settings import Settings
 from eval.data_sources import read_jsonl
 from eval.server import Server
-from retrieval.pipeline import configured_encoder
+from retrieval.encoder import configured_encoder
 
 DEV_SET = Path(__file__).parent / "data" / "dev_messages.jsonl"
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from app.settings import Settings
 from indexer.build import build_index, make_faiss_index
-from retrieval.pipeline import configured_encoder
+from retrieval.encoder import configured_encoder
 from scripts_library.loader import load_library
 
 

@@ -29,9 +29,10 @@ from eval.bench_api import DEV_SET, load
 from eval.data_sources import read_jsonl
 from eval.server import Server
 from indexer.build import ENCODE_CHUNK, make_faiss_index
-from retrieval.normalize import normalize
-from retrieval.pipeline import SEARCH_DEPTH, configured_encoder
+from retrieval.encoder import configured_encoder
+from retrieval.ranking import SEARCH_DEPTH
 from scripts_library.loader import load_library
+from scripts_library.text import normalize
 
 DIMENSION = 384  # multilingual-e5-small
 QUERIES = 300

@@ -27,13 +27,14 @@ import httpx
 import numpy as np
 
 from app.auth import hash_key
-from app.settings import PROJECT_ROOT, Settings
+from app.settings import Settings
+from eval.data_sources import REPOSITORY
 from eval.server import Server
 from indexer.build import build_index
-from retrieval.pipeline import configured_encoder
+from retrieval.encoder import configured_encoder
 from scripts_library.loader import load_library
 
-LIBRARY = PROJECT_ROOT / "scripts_library"
+LIBRARY = REPOSITORY / "scripts_library"
 SHARED_LIBRARY_FILES = ("intents.yaml", "emotions.yaml", "compliance.yaml", "escalation.yaml")
 KEYS = {"trainer": "bench-trainer-key", "approver": "bench-approver-key", "agent": "bench-agent-key"}
 NAMES = {"trainer": "培训组-基准", "approver": "质检组-基准", "agent": "坐席-基准"}

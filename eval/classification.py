@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from retrieval.pipeline import Assistant, Classification, MessageInput, Turn
+from retrieval.pipeline import Assistant
+from retrieval.types import Classification, MessageInput, Turn
 
 
 @dataclass

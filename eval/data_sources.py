@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.settings import PROJECT_ROOT
-
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+REPOSITORY = Path(__file__).resolve().parents[1]  # evaluation runs from a checkout: its data is beside the code
+SHARED_DATA = Path(os.environ.get("HUASHU_SHARED_DATA", REPOSITORY.parent / "shared" / "data"))
 
 # Published C-MTEB cosine Spearman ×100 for the same splits (embeddings-benchmark results).
 PUBLISHED_STS = {

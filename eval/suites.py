@@ -19,6 +19,9 @@ from eval.classification import Labelled, classification_metrics, predict_all
 from eval.data_sources import PUBLISHED_STS, SHARED_DATA, read_jsonl, read_pairs
 from eval.sts import sts_spearman
 from retrieval.pipeline import Assistant
+from scripts_library.compliance import ComplianceChecker
+from scripts_library.lint import lint_entry
+from scripts_library.loader import load_library
 
 
 @dataclass
@@ -65,14 +68,34 @@ def classification(assistant: Assistant, data: str, quiet: bool = False) -> Suit
     )
 
 
-def suggestion(assistant: Assistant, data: str, gold: str, quiet: bool = False) -> SuiteResult:
+def _compliance_audit(assistant: Assistant, library_dir: str) -> tuple[ComplianceChecker, list[str]]:
+    """The rules of the library on disk (not the artifact's copy) and the served entries that break them.
+
+    Independent of the pipeline: its runtime filter drops a rendered reply with forbidden wording, so
+    counting what it lets through could never be non-zero. An entry with a lint error in the served
+    index means the indexer let it in — the failure this figure exists to catch.
+    """
+    library = load_library(Path(library_dir))
+    checker = ComplianceChecker(library.compliance)
+    served = assistant.index.candidates.values()
+    entries = [c.script or c.faq for c in served]
+    bad = [e.id for e in entries if any(p.severity == "error" for p in lint_entry(e, library, checker))]
+    return checker, bad
+
+
+def suggestion(
+    assistant: Assistant, data: str, gold: str, library: str = "scripts_library", quiet: bool = False
+) -> SuiteResult:
     items = {item.id: item for item in _labelled(data)}
-    rows, violations = [], 0
+    checker, bad_entries = _compliance_audit(assistant, library)
+    rows, bad_replies = [], 0
     for g in tqdm(read_jsonl(Path(gold)), desc="suggest", disable=quiet):
         item = items[g["id"]]
         result = assistant.suggest(item.as_input(top_k=5))
         ids = [s.script_id for s in result.suggestions]
-        violations += sum(bool(assistant.index.checker.check(s.text, forbidden_only=True)) for s in result.suggestions)
+        for s in result.suggestions:  # every rule for the moods the reply claims to suit, as the linter applies them
+            suited = assistant.index.candidates[s.script_id].emotions
+            bad_replies += any(v.severity == "error" for v in checker.check(s.text, suited))
         ranks = [i for i, sid in enumerate(ids) if sid in set(g["gold"])]
         first = ranks[0] + 1 if ranks else None
         fits = [s.emotion_fit == 1.0 for s in result.suggestions[:1]]
@@ -101,7 +124,9 @@ def suggestion(assistant: Assistant, data: str, gold: str, quiet: bool = False) 
         "hit@5": hit(5),
         "mrr": sum(1 / r["rank"] for r in rows if r["rank"]) / n,
         "ndcg@5": float(ndcg),
-        "compliance_violations": violations,
+        "compliance_violations": bad_replies + len(bad_entries),
+        "non_compliant_replies": bad_replies,
+        "served_entries_with_lint_errors": bad_entries,
         "emotion_fit_rate": sum(r["top_fits_emotion"] for r in rows) / n,
         "angry_first_is_apology": sum(r["top_fits_emotion"] for r in angry) / max(len(angry), 1),
     }

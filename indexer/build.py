@@ -25,9 +25,9 @@ from retrieval.artifact import (
 )
 from retrieval.classifier import EntryClassifier, HybridClassifier, dense_features
 from retrieval.encoder import Encoder
-from retrieval.normalize import normalize
 from scripts_library.lint import lint_library, servable_ids
 from scripts_library.loader import Library, load_library
+from scripts_library.text import normalize
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +100,8 @@ def _train(
 
 def _entries_payload(library: Library, servable: set[str]) -> dict:
     return {
-        "scripts": [s.model_dump(mode="json") for s in library.scripts if s.id in servable],
-        "faqs": [f.model_dump(mode="json") for f in library.faqs if f.id in servable],
+        "scripts": [s.model_dump(mode="json", exclude={"proposal"}) for s in library.scripts if s.id in servable],
+        "faqs": [f.model_dump(mode="json", exclude={"proposal"}) for f in library.faqs if f.id in servable],
         "compliance": library.compliance.model_dump(mode="json"),
         "escalation": library.escalation.model_dump(mode="json"),
         "intents": [{"id": i.id, "name": i.name, "stage": i.stage} for i in library.intents],

@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
-from retrieval.normalize import NormalizedMessage
+from scripts_library.text import NormalizedMessage
 
 # Cue families that matter in service chats; they are features the model weighs, not rules.
 _CUES: tuple[re.Pattern[str], ...] = tuple(

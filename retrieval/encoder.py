@@ -12,12 +12,15 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from retrieval.artifact import sha256_file
 from retrieval.model import ONNX_FP32, ONNX_INT8, PROVENANCE_FILE
+from retrieval.settings import RetrievalSettings
 
 
 class EncoderLoadError(RuntimeError):
@@ -36,8 +39,22 @@ class Encoder(Protocol):
         ...
 
 
-def model_identity(model_dir: Path, backend: str) -> tuple[str, str]:
-    """A readable model id and a fingerprint that changes when weights, tokenizer or backend do."""
+SERVED_FILES = {
+    "torch": ("config.json", "model.safetensors", "pytorch_model.bin", "tokenizer.json"),
+    "onnx": ("config.json", ONNX_FP32, "tokenizer.json"),
+    "onnx-int8": ("config.json", ONNX_INT8, "tokenizer.json"),
+}
+
+
+@lru_cache(maxsize=16)
+def _file_digest(path: Path, size: int, mtime_ns: int) -> str:
+    """SHA-256 of a file's contents; (size, mtime) in the key re-hashes a file replaced in place."""
+    return sha256_file(path)
+
+
+def model_identity(model_dir: Path, backend: str, prefix: str = "", max_seq_length: int = 0) -> tuple[str, str]:
+    """A readable model id and a fingerprint of what is served: the contents of the weights file this
+    backend runs, the tokenizer and config, and the settings that change the vectors (prefix, length)."""
     config = model_dir / "config.json"
     if not config.is_file():
         raise EncoderLoadError(
@@ -46,12 +63,12 @@ def model_identity(model_dir: Path, backend: str) -> tuple[str, str]:
         )
     provenance = model_dir / PROVENANCE_FILE
     model_id = json.loads(provenance.read_text())["model_id"] if provenance.is_file() else model_dir.name
-    digest = hashlib.sha256(config.read_bytes())
-    for name in ("model.safetensors", "pytorch_model.bin", "tokenizer.json"):
+    digest = hashlib.sha256(f"{backend}|{prefix}|{max_seq_length}".encode())
+    for name in SERVED_FILES.get(backend, ()):
         path = model_dir / name
         if path.is_file():
-            digest.update(f"{name}:{path.stat().st_size}".encode())
-    digest.update(backend.encode())
+            stat = path.stat()
+            digest.update(f"{name}:{_file_digest(path.resolve(), stat.st_size, stat.st_mtime_ns)}".encode())
     return model_id, digest.hexdigest()[:16]
 
 
@@ -67,7 +84,7 @@ class SentenceTransformerEncoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        self.model_id, self.fingerprint = model_identity(model_dir, "torch")
+        self.model_id, self.fingerprint = model_identity(model_dir, "torch", prefix, max_seq_length)
         self._model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
         self._model.max_seq_length = max_seq_length
         self._prefix = prefix
@@ -97,7 +114,7 @@ class OnnxEncoder:
         from tokenizers import Tokenizer
 
         backend = "onnx-int8" if quantized else "onnx"
-        self.model_id, self.fingerprint = model_identity(model_dir, backend)
+        self.model_id, self.fingerprint = model_identity(model_dir, backend, prefix, max_seq_length)
         path = model_dir / (ONNX_INT8 if quantized else ONNX_FP32)
         if not path.is_file():
             raise EncoderLoadError(f"{path} is missing: run `python -m retrieval.model install --force`")
@@ -143,3 +160,14 @@ def load_encoder(
     if backend in ("onnx", "onnx-int8"):
         return OnnxEncoder(model_dir, prefix, max_seq_length, quantized=backend == "onnx-int8", threads=threads)
     raise EncoderLoadError(f"unknown encoder backend {backend!r}: use onnx-int8, onnx or torch")
+
+
+def configured_encoder(settings: RetrievalSettings, backend: str | None = None) -> Encoder:
+    """The encoder the settings describe (``backend`` overrides the configured one)."""
+    return load_encoder(
+        settings.model_dir,
+        backend or settings.encoder_backend,
+        settings.query_prefix,
+        settings.max_seq_length,
+        settings.encoder_threads,
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from retrieval.normalize import compact
 from scripts_library.schema import EscalationFile, EscalationRule
+from scripts_library.text import compact
 
 
 @dataclass(frozen=True)

@@ -322,7 +322,7 @@ def install(dest: Path, force: bool = False) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from app.settings import Settings
+    from retrieval.settings import RetrievalSettings
 
     parser = argparse.ArgumentParser(prog="python -m retrieval.model", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--force", action="store_true", help="rebuild even if the directory is complete")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    dest = args.dest or Settings().model_dir
+    dest = args.dest or RetrievalSettings().model_dir
     try:
         install(dest, force=args.force)
     except ModelProvisionError as exc:

@@ -16,8 +16,8 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from retrieval.normalize import canonical
 from scripts_library.schema import ComplianceFile, ComplianceRule
+from scripts_library.text import canonical
 
 _KEEP_SYMBOLS = frozenset("%")
 _CLAUSE_END = re.compile(r"[，,。！？!?；;\n～~]")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 
 from rapidfuzz import fuzz, process
 
-from retrieval.normalize import compact
 from scripts_library.compliance import ComplianceChecker, Violation
 from scripts_library.loader import Library, Problem
 from scripts_library.render import TemplateRejected, inspect_template, render
-from scripts_library.schema import FaqEntry, Script
+from scripts_library.schema import Entry, FaqEntry, Script
+from scripts_library.text import compact
 
 NEAR_DUPLICATE_SCORE = 95.0
 
@@ -72,6 +73,31 @@ def lint_faq(
                 entry.id,
             )
         )
+    return problems
+
+
+PROPOSAL_SUFFIX = "@proposal"  # problems of a pending revision never block the live entry from serving
+
+
+def lint_entry(entry: Entry, library: Library, checker: ComplianceChecker | None = None) -> list[Problem]:
+    """Problems of one script or FAQ entry as given (e.g. as it would be once its proposal is approved)."""
+    checker = checker or ComplianceChecker(library.compliance)
+    where = library.locations.get(entry.id, ("scripts_library", 1))
+    if isinstance(entry, Script):
+        return lint_script(entry, checker, where, library.intent_ids)
+    return lint_faq(entry, checker, where, library.intent_ids)
+
+
+def _lint_entries(library: Library, checker: ComplianceChecker) -> list[Problem]:
+    problems: list[Problem] = []
+    for entry in (*library.scripts, *library.faqs):
+        if entry.status != "retired":
+            problems.extend(lint_entry(entry, library, checker))
+        if entry.proposal is not None:
+            pending = [
+                replace(p, entry_id=entry.id + PROPOSAL_SUFFIX) for p in lint_entry(entry.pending(), library, checker)
+            ]
+            problems.extend(pending)
     return problems
 
 
@@ -139,14 +165,7 @@ def _conflicting_examples(library: Library) -> list[Problem]:
 
 def lint_library(library: Library) -> list[Problem]:
     """Every problem in the library, errors first, in file order."""
-    checker = ComplianceChecker(library.compliance)
-    intents = library.intent_ids
-    problems: list[Problem] = []
-    for script in library.scripts:
-        if script.status != "retired":
-            problems.extend(lint_script(script, checker, library.locations[script.id], intents))
-    for entry in library.faqs:
-        problems.extend(lint_faq(entry, checker, library.locations[entry.id], intents))
+    problems = _lint_entries(library, ComplianceChecker(library.compliance))
     problems.extend(_duplicate_ids(library))
     problems.extend(_near_duplicate_scripts(library))
     problems.extend(_conflicting_examples(library))

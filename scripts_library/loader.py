@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from scripts_library.schema import (
     ComplianceFile,
     Emotion,
     EmotionFile,
+    Entry,
     EscalationFile,
     FaqEntry,
     Intent,
@@ -81,10 +83,22 @@ class Library:
         return tuple(i.id for i in self.intents)
 
     def script(self, script_id: str) -> Script:
-        for script in self.scripts:
-            if script.id == script_id:
-                return script
-        raise KeyError(f"no script with id {script_id!r} in {self.root}")
+        entry = self.entry(script_id)
+        if not isinstance(entry, Script):
+            raise KeyError(f"{script_id!r} is an FAQ entry, not a script")
+        return entry
+
+    @cached_property
+    def entries(self) -> dict[str, Entry]:
+        """Scripts and FAQ entries by id."""
+        return {entry.id: entry for entry in (*self.scripts, *self.faqs)}
+
+    def entry(self, entry_id: str) -> Entry:
+        """The script or FAQ entry with this id (``KeyError`` when there is none)."""
+        try:
+            return self.entries[entry_id]
+        except KeyError:
+            raise KeyError(f"no script or FAQ entry with id {entry_id!r} in {self.root}") from None
 
 
 def yaml_round_trip() -> YAML:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-EmotionId = Literal["angry", "anxious", "dissatisfied", "neutral", "positive"]
-PlatformId = Literal["tmall", "taobao", "jd", "pdd", "all"]
-Stage = Literal["售前", "售中", "售后", "其他"]
-Status = Literal["draft", "submitted", "approved", "rejected", "retired"]
+from scripts_library.vocabulary import EmotionId, PlatformId, Status
 
-EMOTIONS: tuple[str, ...] = ("angry", "anxious", "dissatisfied", "neutral", "positive")
-PLATFORMS: tuple[str, ...] = ("tmall", "taobao", "jd", "pdd")
+EntryPlatform = PlatformId | Literal["all"]
+Stage = Literal["售前", "售中", "售后", "其他"]
 SCRIPT_ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
 FAQ_ID = r"^faq(\.[a-z0-9_]+)+$"
 VARIABLE_NAME = r"^[a-z][a-z0-9_]*$"
@@ -60,60 +57,136 @@ def _check_platforms(platforms: tuple[str, ...]) -> tuple[str, ...]:
     return platforms
 
 
-class Script(Strict):
-    """A reply template the agent can send, with the customer messages it answers."""
+def _check_variable_names(value: dict[str, Variable]) -> dict[str, Variable]:
+    bad = [name for name in value if not re.match(VARIABLE_NAME, name)]
+    if bad:
+        raise ValueError(f"variable names must be lower_snake_case: {', '.join(bad)}")
+    return value
 
-    id: str = Field(pattern=SCRIPT_ID)
-    intents: tuple[str, ...] = Field(min_length=1)
+
+PendingStatus = Literal["draft", "submitted", "rejected"]
+
+
+class Proposal(Strict):
+    """A pending revision of an approved entry: the live text keeps serving until an approver approves it."""
+
+    status: PendingStatus = "draft"
+    author: str
+    updated_at: datetime | None = None
+    comment: str | None = None  # the reviewer's last word on it (why it was rejected)
+    based_on: int = Field(1, ge=1)  # the live version it revises
+
+
+class ScriptContent(Strict):
+    """What a trainer edits in a script (live or proposed)."""
+
+    platforms: tuple[EntryPlatform, ...] = Field(min_length=1)
     emotions: tuple[EmotionId, ...] = Field(min_length=1)
-    stage: Stage
-    platforms: tuple[PlatformId, ...] = Field(min_length=1)
     template: str = Field(min_length=1, max_length=1000)
     variables: dict[str, Variable] = Field(default_factory=dict)
     examples: tuple[str, ...] = Field(min_length=1)
+
+    _platforms = field_validator("platforms")(_check_platforms)
+    _variables = field_validator("variables")(_check_variable_names)
+
+
+class FaqContent(Strict):
+    """What a trainer edits in an FAQ entry (live or proposed)."""
+
+    platforms: tuple[EntryPlatform, ...] = ("all",)
+    questions: tuple[str, ...] = Field(min_length=1)
+    answer: str = Field(min_length=1, max_length=1000)
+    tags: tuple[str, ...] = ()
+
+    _platforms = field_validator("platforms")(_check_platforms)
+
+
+class ScriptProposal(ScriptContent, Proposal):
+    pass
+
+
+class FaqProposal(FaqContent, Proposal):
+    pass
+
+
+class Reviewed(Strict):
+    """Workflow state shared by scripts and FAQ entries: draft → submitted → approved / rejected → retired.
+
+    An approved entry is edited through a ``proposal`` beside its live content; ``pending`` is what review
+    works on (the proposal, or the entry itself before its first approval) and ``state`` its status.
+    """
+
+    CONTENT: ClassVar[type[BaseModel]]
+    proposal: Proposal | None
+
     status: Status = "draft"
     version: int = Field(1, ge=1)
     author: str
     approver: str | None = None
     approved_at: datetime | None = None
     updated_at: datetime | None = None
-    escalation: EscalationHint | None = None
-    notes: str | None = None
-
-    _platforms = field_validator("platforms")(_check_platforms)
-
-    @field_validator("variables")
-    @classmethod
-    def _variable_names(cls, value: dict[str, Variable]) -> dict[str, Variable]:
-        bad = [name for name in value if not re.match(VARIABLE_NAME, name)]
-        if bad:
-            raise ValueError(f"variable names must be lower_snake_case: {', '.join(bad)}")
-        return value
+    retired_reason: str | None = None
 
     @model_validator(mode="after")
-    def _approval_stamped(self) -> Script:
+    def _approval_stamped(self) -> Reviewed:
         if self.status == "approved" and not (self.approver and self.approved_at):
-            raise ValueError("an approved script needs approver and approved_at (use `approve`)")
+            raise ValueError("an approved entry needs approver and approved_at (approve it through the workflow)")
         return self
+
+    @property
+    def state(self) -> str:
+        """The review state: the proposal's status when one is pending, else the entry's own status."""
+        return self.proposal.status if self.proposal else self.status
+
+    @property
+    def pending_author(self) -> str:
+        return self.proposal.author if self.proposal else self.author
+
+    def content(self) -> BaseModel:
+        """The live editable content."""
+        return self.CONTENT.model_validate({name: getattr(self, name) for name in self.CONTENT.model_fields})
+
+    def pending(self) -> Reviewed:
+        """The entry as it would be once its proposal is approved (itself when none is pending)."""
+        if self.proposal is None:
+            return self
+        return self.model_copy(update={name: getattr(self.proposal, name) for name in self.CONTENT.model_fields})
+
+
+class Script(ScriptContent, Reviewed):
+    """A reply template the agent can send, with the customer messages it answers."""
+
+    KIND: ClassVar[str] = "script"
+    CONTENT: ClassVar[type[ScriptContent]] = ScriptContent
+
+    id: str = Field(pattern=SCRIPT_ID)
+    intents: tuple[str, ...] = Field(min_length=1)
+    stage: Stage
+    escalation: EscalationHint | None = None
+    notes: str | None = None
+    proposal: ScriptProposal | None = None
 
     @property
     def primary_intent(self) -> str:
         return self.intents[0]
 
 
-class FaqEntry(Strict):
+class FaqEntry(FaqContent, Reviewed):
     """A customer question (in several phrasings) and the shop's answer."""
+
+    KIND: ClassVar[str] = "faq"
+    CONTENT: ClassVar[type[FaqContent]] = FaqContent
 
     id: str = Field(pattern=FAQ_ID)
     intent: str
-    questions: tuple[str, ...] = Field(min_length=1)
-    answer: str = Field(min_length=1, max_length=1000)
-    platforms: tuple[PlatformId, ...] = ("all",)
-    tags: tuple[str, ...] = ()
-    status: Status = "approved"
-    version: int = Field(1, ge=1)
+    proposal: FaqProposal | None = None
 
-    _platforms = field_validator("platforms")(_check_platforms)
+    @property
+    def primary_intent(self) -> str:
+        return self.intent
+
+
+Entry = Script | FaqEntry
 
 
 class IntentFile(Strict):

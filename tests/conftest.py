@@ -1,4 +1,9 @@
-"""Shared fixtures: the real model, a real index built once per session into a temp dir."""
+"""Shared fixtures: the real model and one real index built once per session, both in temp dirs.
+
+Nothing here writes under the checkout's ``var/``: the index, the embedding cache and the databases of
+a test session live in pytest's temp directories. Unit tests that need an encoder but not its quality
+use ``tests.fakes.FakeEncoder`` and the small ``mini_library``.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +12,26 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import PROJECT_ROOT, Settings
+from app.settings import Settings
 from indexer.build import BuildReport, build_index
-from retrieval.encoder import Encoder
-from retrieval.pipeline import Assistant, configured_encoder, load_assistant
+from retrieval.encoder import Encoder, configured_encoder
+from retrieval.pipeline import Assistant, load_assistant
+from tests.fakes import copy_library, shrink_library
 
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
-LIBRARY = PROJECT_ROOT / "scripts_library"
+REPOSITORY = Path(__file__).resolve().parents[1]
+LIBRARY = REPOSITORY / "scripts_library"
 
 
 @pytest.fixture(scope="session")
 def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     root = tmp_path_factory.mktemp("huashu")
     return Settings(
+        library_dir=LIBRARY,
         index_dir=root / "index",
         data_dir=root / "data",
-        cache_dir=PROJECT_ROOT / "var" / "cache",
+        cache_dir=root / "cache",
         build_index_on_startup=False,
+        retrain_after_publish=False,
     )
 
 
@@ -43,8 +51,19 @@ def assistant(base_settings: Settings, encoder: Encoder, built_index: BuildRepor
 
 
 @pytest.fixture
+def served(base_settings: Settings, built_index: BuildReport, tmp_path: Path) -> Settings:
+    """Settings for one service of its own: a copy of the session's index and a fresh data dir."""
+    shutil.copytree(base_settings.index_dir, tmp_path / "index")
+    return base_settings.model_copy(update={"index_dir": tmp_path / "index", "data_dir": tmp_path / "data"})
+
+
+@pytest.fixture
 def library_copy(tmp_path: Path) -> Path:
     """A writable copy of the shipped library for tests that edit it."""
-    target = tmp_path / "scripts_library"
-    shutil.copytree(LIBRARY, target, ignore=shutil.ignore_patterns("*.py", "__pycache__", "*.md"))
-    return target
+    return copy_library(LIBRARY, tmp_path / "scripts_library")
+
+
+@pytest.fixture
+def mini_library(tmp_path: Path) -> Path:
+    """A small, valid library (three intents, few examples): builds and trains in well under a second."""
+    return shrink_library(copy_library(LIBRARY, tmp_path / "mini_library"))

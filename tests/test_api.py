@@ -10,6 +10,11 @@ from indexer.build import build_index
 from tests.conftest import LIBRARY
 
 
+def quick_build(settings, encoder):
+    """A new version of the shipped library, reusing the served classifiers (seconds, not a full training)."""
+    return build_index(LIBRARY, settings.index_dir, encoder, settings.cache_dir, quiet=True, retrain=False).manifest
+
+
 @pytest.fixture(scope="module")
 def api_settings(base_settings, built_index, tmp_path_factory):
     """The session's index copied, so reload tests can publish and corrupt versions freely."""
@@ -19,8 +24,8 @@ def api_settings(base_settings, built_index, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(api_settings):
-    with TestClient(create_app(api_settings)) as test_client:
+def client(api_settings, encoder):
+    with TestClient(create_app(api_settings, encoder)) as test_client:
         yield test_client
 
 
@@ -93,10 +98,10 @@ def test_oversized_and_malformed_bodies(client):
 
 def test_reload_swaps_in_a_new_version_and_refuses_a_corrupt_one(client, api_settings, encoder):
     before = client.get("/readyz").json()["index_version"]
-    manifest = build_index(LIBRARY, api_settings.index_dir, encoder, api_settings.cache_dir, quiet=True).manifest
+    manifest = quick_build(api_settings, encoder)
     body = client.post("/v1/admin/reload").json()
     assert body == {"previous_version": before, "index_version": manifest.version, "changed": True}
-    newest = build_index(LIBRARY, api_settings.index_dir, encoder, api_settings.cache_dir, quiet=True).manifest
+    newest = quick_build(api_settings, encoder)
     (api_settings.index_dir / "versions" / newest.version / "entries.json").write_text("{}")
     response = client.post("/v1/admin/reload")
     assert response.status_code == 409 and response.json()["error"]["code"] == "artifact_rejected"
@@ -104,19 +109,16 @@ def test_reload_swaps_in_a_new_version_and_refuses_a_corrupt_one(client, api_set
     assert client.post("/v1/suggest", json={"message": "发票怎么开"}).status_code == 200
 
 
-def test_polling_hot_swaps_newly_published_versions(base_settings, built_index, encoder, tmp_path):
+def test_polling_hot_swaps_newly_published_versions(served, encoder):
     import time
 
     from app.observability import Metrics
     from app.service import Service
 
-    shutil.copytree(base_settings.index_dir, tmp_path / "index")
-    settings = base_settings.model_copy(
-        update={"index_poll_seconds": 0.2, "index_dir": tmp_path / "index", "data_dir": tmp_path / "data"}
-    )
-    service = Service.start(settings, Metrics())
+    settings = served.model_copy(update={"index_poll_seconds": 0.2})
+    service = Service.start(settings, Metrics(), encoder)
     try:
-        manifest = build_index(LIBRARY, settings.index_dir, encoder, settings.cache_dir, quiet=True).manifest
+        manifest = quick_build(settings, encoder)
         deadline = time.monotonic() + 10
         while service.assistant.index.version != manifest.version and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -19,9 +19,9 @@ FAST_S = 2.0  # every answer here, accepted or refused, comes well within this
 
 
 @pytest.fixture(scope="module")
-def client(base_settings, built_index, tmp_path_factory) -> Iterator[TestClient]:
+def client(base_settings, built_index, tmp_path_factory, encoder) -> Iterator[TestClient]:
     data_dir = tmp_path_factory.mktemp("bad-input") / "data"
-    with TestClient(create_app(base_settings.model_copy(update={"data_dir": data_dir}))) as test_client:
+    with TestClient(create_app(base_settings.model_copy(update={"data_dir": data_dir}), encoder)) as test_client:
         yield test_client
 
 

@@ -299,3 +299,81 @@ def test_small_synthetic_index_uses_exact_search_and_reports_its_size() -> None:
     assert figures.disk_mb == pytest.approx(2000 * 384 * 4 / 2**20, rel=0.01)
     assert 1 in figures.latency_ms
     assert all(0 < p50 <= p99 for p50, p99 in figures.latency_ms.values())
+
+
+# -- the image: explicit, writable paths for its non-root user --------------------------------------------------
+DOCKERFILE = Path(__file__).parents[1] / "Dockerfile"
+PATH_SETTINGS = ("HUASHU_MODEL_DIR", "HUASHU_LIBRARY_DIR", "HUASHU_INDEX_DIR", "HUASHU_CACHE_DIR", "HUASHU_DATA_DIR")
+WRITTEN_AT_RUN_TIME = ("HUASHU_LIBRARY_DIR", "HUASHU_INDEX_DIR", "HUASHU_CACHE_DIR", "HUASHU_DATA_DIR")
+
+
+def runtime_stage() -> str:
+    return DOCKERFILE.read_text("utf-8").split("AS runtime", 1)[1]
+
+
+def runtime_env() -> dict[str, str]:
+    """Every ``KEY=value`` of the runtime stage's ENV instructions (continuation lines included)."""
+    joined = runtime_stage().replace("\\\n", " ")
+    pairs = [pair for line in joined.splitlines() if line.startswith("ENV ") for pair in line[4:].split()]
+    return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+
+def test_the_image_sets_every_path_absolute_and_outside_the_installed_package() -> None:
+    env = runtime_env()
+    for name in PATH_SETTINGS:
+        assert name in env, f"{name} is not set in the runtime image"
+        assert env[name].startswith("/") and "site-packages" not in env[name], f"{name}={env[name]}"
+    settings = Settings(**{name.removeprefix("HUASHU_").lower(): Path(env[name]) for name in PATH_SETTINGS})
+    assert str(settings.effective_database_url).startswith(f"sqlite:///{env['HUASHU_DATA_DIR']}/")
+
+
+def test_what_the_service_writes_belongs_to_its_non_root_user() -> None:
+    stage = runtime_stage()
+    user = next(line.split()[1] for line in reversed(stage.splitlines()) if line.startswith("USER "))
+    assert user not in ("root", "0", "0:0")
+    owned = [line.split()[-1] for line in stage.splitlines() if line.startswith("COPY") and f"--chown={user}" in line]
+    env = runtime_env()
+    for name in WRITTEN_AT_RUN_TIME:
+        assert any(env[name] == root or env[name].startswith(root + "/") for root in owned), (
+            f"{name}={env[name]} is not under a directory copied --chown={user}: the service could not write it"
+        )
+
+
+def test_default_paths_follow_the_working_directory_not_the_package() -> None:
+    for name in ("library_dir", "index_dir", "cache_dir", "data_dir", "model_dir"):
+        default = Settings.model_fields[name].default
+        assert not default.is_absolute(), f"{name} default {default} is absolute"
+
+
+def _docker_engine() -> bool:
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _docker_engine(), reason="no Docker engine here: the image is checked by the tests above")
+def test_the_image_starts_as_its_user_and_writes_where_it_should() -> None:
+    tag = "huashu-test:latest"
+    subprocess.run(["docker", "build", "-t", tag, str(DOCKERFILE.parent)], check=True)
+    name = f"huashu-test-{os.getpid()}"
+    subprocess.run(["docker", "run", "-d", "--name", name, tag], check=True, capture_output=True)
+    try:
+        probe = (
+            "import json, time, urllib.request as u\n"
+            "for _ in range(120):\n"
+            "    try:\n"
+            "        u.urlopen('http://127.0.0.1:8000/readyz', timeout=2); break\n"
+            "    except Exception: time.sleep(1)\n"
+            "r = u.Request('http://127.0.0.1:8000/v1/suggest', data=json.dumps({'message': '发票怎么开'}).encode(),"
+            " headers={'content-type': 'application/json'})\n"
+            "print(json.load(u.urlopen(r, timeout=10))['intent']['id'])\n"
+        )
+        run = subprocess.run(["docker", "exec", name, "python", "-c", probe], capture_output=True, text=True)
+        assert run.returncode == 0 and run.stdout.strip() == "invoice", run.stderr
+        who = subprocess.run(["docker", "exec", name, "id", "-un"], capture_output=True, text=True).stdout.strip()
+        assert who == "huashu"
+        files = subprocess.run(["docker", "exec", name, "ls", "/var/lib/huashu/data"], capture_output=True, text=True)
+        assert "huashu.sqlite" in files.stdout
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)

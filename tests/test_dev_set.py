@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from rapidfuzz import fuzz, process
 
-from retrieval.normalize import compact
 from scripts_library.loader import load_library
-from scripts_library.schema import EMOTIONS
+from scripts_library.text import compact
+from scripts_library.vocabulary import EMOTIONS
 from tests.conftest import LIBRARY
 
 DATA = Path(__file__).parents[1] / "eval" / "data"

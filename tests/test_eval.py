@@ -4,6 +4,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from eval.runner import check_gate, compare, load_config, run
+from retrieval.artifact import ArtifactContents, load_artifact, new_version_name, publish
+from retrieval.pipeline import load_assistant
 
 CI_CONFIG = Path(__file__).parents[1] / "eval" / "configs" / "ci.yaml"
 
@@ -42,3 +44,18 @@ def test_gate_fails_below_a_floor():
     }
     failures = check_gate(metrics, gate)
     assert len(failures) == 2 and "macro_f1" in failures[0] and "compliance_violations" in failures[1]
+
+
+def test_a_non_compliant_script_in_the_index_fails_the_gate(served, encoder, tmp_path):
+    """Planted past the indexer's lint filter (as a bug there would): the independent check must see it."""
+    loaded = load_artifact(served.index_dir, encoder.fingerprint, encoder.dimension)
+    first = loaded.entries["scripts"][0]
+    planted = first | {"id": f"{first['intents'][0]}.planted", "template": "这个不可能更快了，请您耐心等待。"}
+    entries = loaded.entries | {"scripts": [*loaded.entries["scripts"], planted]}
+    manifest = loaded.manifest.model_dump(exclude={"files", "format_version"})
+    manifest["version"] = new_version_name("planted0")
+    publish(served.index_dir, ArtifactContents(loaded.index, loaded.rows, entries, loaded.classifiers, manifest))
+    result = run(CI_CONFIG, load_assistant(served, encoder), runs_dir=tmp_path, quiet=True)
+    assert result.metrics["suggestion"]["served_entries_with_lint_errors"] == [planted["id"]]
+    assert result.metrics["suggestion"]["compliance_violations"] >= 1
+    assert any(f.startswith("suggestion.compliance_violations") for f in result.failures)

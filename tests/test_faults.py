@@ -119,11 +119,11 @@ def test_indexer_killed_mid_publish_leaves_the_previous_version_serving(base_set
 
 
 @pytest.fixture(scope="module")
-def served(base_settings, built_index, tmp_path_factory) -> Iterator[tuple[TestClient, Settings]]:
+def served(base_settings, built_index, tmp_path_factory, encoder) -> Iterator[tuple[TestClient, Settings]]:
     root = tmp_path_factory.mktemp("faults")
     shutil.copytree(base_settings.index_dir, root / "index")
     settings = base_settings.model_copy(update={"index_dir": root / "index", "data_dir": root / "data"})
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, encoder)) as client:
         yield client, settings
 
 

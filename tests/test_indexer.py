@@ -3,7 +3,6 @@
 import os
 import shutil
 import time
-import uuid
 
 import pytest
 
@@ -17,8 +16,10 @@ from retrieval.artifact import (
     load_artifact,
     prune,
 )
-from retrieval.pipeline import MessageInput
-from tests.conftest import LIBRARY
+from retrieval.types import MessageInput
+from scripts_library import workflow
+from scripts_library.workflow import Actor
+from tests.fakes import FakeEncoder, RecordingAudit
 
 
 def test_round_trip_finds_logistics_scripts_first(assistant):
@@ -35,22 +36,27 @@ def test_manifest_describes_the_build(built_index, encoder):
     assert set(manifest.files) == {"vectors.faiss", "rows.json", "entries.json", "classifiers.pkl"}
 
 
-def test_rebuild_hits_the_embedding_cache(tmp_path, encoder, base_settings, built_index):
-    report = build_index(LIBRARY, tmp_path / "index", encoder, base_settings.cache_dir, quiet=True)
-    assert report.embedded == 0 and report.cached > 1000
+def test_rebuild_hits_the_embedding_cache(tmp_path, mini_library):
+    fake = FakeEncoder()
+    first = build_index(mini_library, tmp_path / "a", fake, tmp_path / "cache", quiet=True)
+    again = build_index(mini_library, tmp_path / "b", fake, tmp_path / "cache", quiet=True)
+    assert first.embedded > 300 and again.embedded == 0 and again.cached >= first.embedded
 
 
-def test_editing_one_script_embeds_only_its_texts(tmp_path, library_copy, encoder, base_settings, built_index):
-    path = library_copy / "scripts" / "invoice.yaml"
-    new_example = f"发票能不能今天开好呀{uuid.uuid4().hex[:8]}"  # never seen by the shared cache
-    path.write_text(path.read_text("utf-8").replace("examples:\n", f"examples:\n      - {new_example}\n", 1), "utf-8")
-    report = build_index(library_copy, tmp_path / "index", encoder, base_settings.cache_dir, quiet=True)
+def test_editing_one_script_embeds_only_its_texts(tmp_path, mini_library):
+    fake = FakeEncoder()
+    build_index(mini_library, tmp_path / "index", fake, tmp_path / "cache", quiet=True)
+    path = mini_library / "scripts" / "invoice.yaml"
+    path.write_text(
+        path.read_text("utf-8").replace("examples:\n", "examples:\n      - 发票能不能今天开好呀\n", 1), "utf-8"
+    )
+    report = build_index(mini_library, tmp_path / "index", fake, tmp_path / "cache", quiet=True)
     assert report.embedded == 1
 
 
-def test_failed_build_leaves_the_previous_index_serving(tmp_path, encoder, base_settings, monkeypatch):
-    out = tmp_path / "index"
-    first = build_index(LIBRARY, out, encoder, base_settings.cache_dir, quiet=True).manifest.version
+def test_failed_build_leaves_the_previous_index_serving(tmp_path, mini_library, monkeypatch):
+    out, fake = tmp_path / "index", FakeEncoder()
+    first = build_index(mini_library, out, fake, tmp_path / "cache", quiet=True).manifest.version
     real_write = artifact_module._write_file
 
     def crash_on_classifiers(path, data):
@@ -60,12 +66,12 @@ def test_failed_build_leaves_the_previous_index_serving(tmp_path, encoder, base_
 
     monkeypatch.setattr(artifact_module, "_write_file", crash_on_classifiers)
     with pytest.raises(OSError, match="simulated crash"):
-        build_index(LIBRARY, out, encoder, base_settings.cache_dir, quiet=True)
+        build_index(mini_library, out, fake, tmp_path / "cache", quiet=True)
     assert current_version(out) == first
     assert [p.name for p in (out / VERSIONS).iterdir()] == [first]  # no half-written version left behind
-    load_artifact(out, encoder.fingerprint, encoder.dimension)
+    load_artifact(out, fake.fingerprint, fake.dimension)
     monkeypatch.undo()
-    second = build_index(LIBRARY, out, encoder, base_settings.cache_dir, quiet=True).manifest.version
+    second = build_index(mini_library, out, fake, tmp_path / "cache", quiet=True).manifest.version
     assert current_version(out) == second != first
 
 
@@ -83,27 +89,29 @@ def test_corrupt_or_foreign_artifacts_are_refused(tmp_path, encoder, base_settin
         load_artifact(out, encoder.fingerprint, encoder.dimension)
 
 
-def test_staleness_follows_library_and_model(library_copy, tmp_path, encoder, base_settings):
-    out = tmp_path / "index"
-    assert is_stale(library_copy, out, encoder.fingerprint)
-    build_index(library_copy, out, encoder, base_settings.cache_dir, quiet=True)
-    assert not is_stale(library_copy, out, encoder.fingerprint)
-    assert is_stale(library_copy, out, "other-model")
-    (library_copy / "faq" / "invoice.yaml").write_text(
-        (library_copy / "faq" / "invoice.yaml").read_text("utf-8") + "\n", "utf-8"
+def test_staleness_follows_library_model_and_reused_classifiers(tmp_path, mini_library):
+    out, fake = tmp_path / "index", FakeEncoder()
+    assert is_stale(mini_library, out, fake.fingerprint)
+    build_index(mini_library, out, fake, tmp_path / "cache", quiet=True)
+    assert not is_stale(mini_library, out, fake.fingerprint)
+    assert is_stale(mini_library, out, "other-model")
+    faq = mini_library / "faq" / "invoice.yaml"
+    faq.write_text(faq.read_text("utf-8") + "\n", "utf-8")
+    assert is_stale(mini_library, out, fake.fingerprint)
+    build_index(mini_library, out, fake, tmp_path / "cache", quiet=True, retrain=False)
+    assert is_stale(mini_library, out, fake.fingerprint), "classifiers reused from an older version"
+
+
+def test_retired_and_draft_scripts_never_reach_the_index(tmp_path, mini_library):
+    audit, fake = RecordingAudit(), FakeEncoder()
+    draft = workflow.create_script(mini_library, "logistics_tracking", "draft_probe", Actor("培训组-测试"), audit)
+    retired = workflow.retire(
+        mini_library, "logistics_tracking.not_updated", Actor("质检组", can_approve=True), audit, "测试下线"
     )
-    assert is_stale(library_copy, out, encoder.fingerprint)
-
-
-def test_retired_and_draft_scripts_never_reach_the_index(tmp_path, library_copy, encoder, base_settings):
-    from scripts_library.editing import new_script, retire
-
-    draft = new_script(library_copy, "logistics_tracking", "draft_probe", author="培训组-测试").id
-    retired = retire(library_copy, "logistics_tracking.not_updated").id
-    manifest = build_index(library_copy, tmp_path / "index", encoder, base_settings.cache_dir, quiet=True).manifest
-    assert draft not in manifest.entry_versions and retired not in manifest.entry_versions
-    loaded = load_artifact(tmp_path / "index", encoder.fingerprint, encoder.dimension)
-    assert draft not in loaded.rows and retired not in loaded.rows
+    manifest = build_index(mini_library, tmp_path / "index", fake, tmp_path / "cache", quiet=True).manifest
+    for entry_id in (draft.entry.id, retired.entry.id):
+        assert entry_id not in manifest.entry_versions
+        assert entry_id not in load_artifact(tmp_path / "index", fake.fingerprint, fake.dimension).rows
 
 
 def test_prune_removes_staging_directories_of_killed_builds(tmp_path):

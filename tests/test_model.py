@@ -25,12 +25,14 @@ def fp32_onnx():
     return load_encoder(settings.model_dir, "onnx", settings.query_prefix, settings.max_seq_length)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["LCQMC", "AFQMC"])
 def test_converted_model_reproduces_published_spearman(fp32_onnx, name):
     ours = sts_spearman(fp32_onnx, name, PAIRS)
     assert abs(ours - PUBLISHED[name]) <= 1.0, f"{name}: ours {ours:.2f} vs published {PUBLISHED[name]}"
 
 
+@pytest.mark.slow
 def test_int8_stays_within_one_point_of_fp32_on_lcqmc(encoder):
     settings = Settings()
     reference = load_encoder(settings.model_dir, "torch", settings.query_prefix, settings.max_seq_length)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -26,17 +25,10 @@ def _rewrite_where_is_package(library: Path) -> None:
 
 
 @pytest.fixture
-def publishing(base_settings, built_index, library_copy, tmp_path):
-    shutil.copytree(base_settings.index_dir, tmp_path / "index")
-    settings = base_settings.model_copy(
-        update={
-            "library_dir": library_copy,
-            "index_dir": tmp_path / "index",
-            "data_dir": tmp_path / "data",
-            "retrain_after_publish": False,
-        }
-    )
-    with TestClient(create_app(settings)) as client:
+def publishing(served, mini_library, encoder):
+    """A service over the shipped index whose library is the small one, so retraining takes seconds."""
+    settings = served.model_copy(update={"library_dir": mini_library, "retrain_after_publish": False})
+    with TestClient(create_app(settings, encoder)) as client:
         yield client, settings
 
 

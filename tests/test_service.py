@@ -16,14 +16,14 @@ ORDER = "4200123456789012"
 
 
 @pytest.fixture(scope="module")
-def secured(base_settings, built_index, tmp_path_factory):
+def secured(base_settings, built_index, tmp_path_factory, encoder):
     root = tmp_path_factory.mktemp("svc")
     shutil.copytree(base_settings.index_dir, root / "index")
     keys = [ApiKey(name=f"{role}-key", role=role, sha256=hash_key(key)) for role, key in KEYS.items()]
     settings = base_settings.model_copy(
         update={"index_dir": root / "index", "data_dir": root / "data", "api_keys": keys}
     )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, encoder)) as client:
         yield client, settings
 
 
@@ -55,7 +55,7 @@ def test_feedback_is_stored_redacted_idempotent_and_updates_priors(secured, capl
     again = client.post("/v1/feedback", json=body, headers=auth("agent"))
     assert first.status_code == 201 and first.json()["created"] is True
     assert again.status_code == 200 and again.json() == {"feedback_id": first.json()["feedback_id"], "created": False}
-    assert client.app.state.service.assistant.priors[script_id] > 0.5
+    assert client.app.state.service.priors[script_id] > 0.5
     with sqlite3.connect(settings.data_dir / "huashu.sqlite") as db:
         stored = " ".join(str(v) for row in db.execute("SELECT * FROM suggestion_log") for v in row)
         stored += " ".join(str(v) for row in db.execute("SELECT * FROM feedback") for v in row)

@@ -20,7 +20,7 @@ BAD = "这个不可能更快了，{{ courier }}还在路上，2小时内给您�
 
 
 @pytest.fixture(scope="module")
-def studio_app(base_settings, built_index, tmp_path_factory):
+def studio_app(base_settings, built_index, tmp_path_factory, encoder):
     root = tmp_path_factory.mktemp("studio")
     shutil.copytree(base_settings.index_dir, root / "index")
     library = root / "scripts_library"
@@ -35,7 +35,7 @@ def studio_app(base_settings, built_index, tmp_path_factory):
             "retrain_after_publish": False,
         }
     )
-    return create_app(settings)
+    return create_app(settings, encoder)
 
 
 def _login(app, who: str) -> TestClient:

@@ -1,4 +1,4 @@
-"""The studio workflow in the library API: edit → submit → approve / reject → retire, with diffs."""
+"""The trainers' workflow (studio and CLI share it): revisions beside live text, four-eyes, roles, audit."""
 
 from __future__ import annotations
 
@@ -6,106 +6,161 @@ from pathlib import Path
 
 import pytest
 
-from scripts_library.editing import (
-    EditRefused,
-    ScriptEdits,
-    VariableEdit,
-    approve_submitted,
-    reject,
-    retire_change,
-    save_edits,
-    submit,
-)
+from scripts_library import workflow
+from scripts_library.lint import lint_library, servable_ids
 from scripts_library.loader import load_library
+from scripts_library.schema import FaqContent, ScriptContent
+from scripts_library.workflow import Actor, EditRefused, same_person
+from tests.fakes import RecordingAudit
 
 SCRIPT = "logistics_tracking.not_updated"
+FAQ = "faq.invoice.e_invoice_timing"
 GOOD = "非常抱歉让您着急了，{{ courier }}这边我马上帮您催促，2小时内给您回复。"
-EDITOR = "培训组-赵晴"
+TRAINER = Actor("培训组-赵晴")
+APPROVER = Actor("质检组-李娜", can_approve=True)
 
 
-def _edits(template: str, **overrides: object) -> ScriptEdits:
+def _content(template: str, **overrides: object) -> ScriptContent:
     values: dict = {
         "template": template,
-        "variables": [VariableEdit("courier", "快递公司", "快递公司")],
+        "variables": {"courier": {"label": "快递公司", "default": "快递公司"}},
         "examples": ["包裹在中转站卡了好几天", "中转站一直不发出"],
         "emotions": ["anxious", "angry"],
         "platforms": ["all"],
     }
     values.update(overrides)
-    return ScriptEdits(**values)
+    return ScriptContent.model_validate(values)
+
+
+def _servable(root: Path) -> set[str]:
+    library = load_library(root)
+    return servable_ids(library, lint_library(library))
 
 
 @pytest.fixture
-def script_id(library_copy: Path) -> str:
-    assert load_library(library_copy).script(SCRIPT).status == "approved"
-    return SCRIPT
+def audit() -> RecordingAudit:
+    return RecordingAudit()
 
 
-def test_save_edits_makes_a_draft_by_the_editor_and_keeps_the_file_tidy(library_copy, script_id):
+def test_editing_a_live_script_keeps_it_served_until_the_revision_is_approved(library_copy, audit):
+    before = load_library(library_copy).script(SCRIPT)
+    saved = workflow.save(library_copy, SCRIPT, _content(GOOD), TRAINER, audit)
+    assert saved.entry.status == "approved" and saved.entry.template == before.template
+    assert (saved.from_status, saved.to_status) == ("approved", "draft") and saved.entry.proposal.author == TRAINER.name
+    assert SCRIPT in _servable(library_copy)
+    workflow.submit(library_copy, SCRIPT, TRAINER, audit)
+    assert SCRIPT in _servable(library_copy)
+    approved = workflow.approve(library_copy, SCRIPT, APPROVER, audit, "好")
+    assert approved.entry.template == GOOD and approved.entry.proposal is None
+    assert approved.entry.version == before.version + 1 and approved.entry.approver == APPROVER.name
+    assert approved.entry.author == TRAINER.name
+    assert [r.to_status for r in audit.records] == ["draft", "submitted", "approved"]
+    assert all(r.snapshot and r.diff for r in audit.records)
+
+
+def test_the_file_keeps_comments_and_styles(library_copy, audit):
     path = library_copy / "scripts" / "logistics_tracking.yaml"
     path.write_text("# 培训组备注：保留我\n" + path.read_text("utf-8"), "utf-8")
-    change = save_edits(
-        library_copy, script_id, _edits("非常抱歉让您久等了，{{ courier }}这边我马上帮您催一下。"), "培训组-赵晴"
-    )
-    assert change.from_status == "approved" and change.to_status == "draft"
-    assert change.script.author == "培训组-赵晴" and "马上帮您催一下" in change.script.template
-    assert change.script.examples == ("包裹在中转站卡了好几天", "中转站一直不发出")
-    assert "+" in change.diff and "马上帮您催一下" in change.diff and "status: draft" in change.diff
+    workflow.save(library_copy, SCRIPT, _content(GOOD), TRAINER, audit)
     text = path.read_text("utf-8")
-    assert text.startswith("# 培训组备注：保留我") and "emotions: [anxious, angry]" in text
-    assert "courier: {label: 快递公司, default: 快递公司}" in text
+    assert text.startswith("# 培训组备注：保留我") and "proposal:" in text
+    assert "emotions: [anxious, angry]" in text and "courier: {label: 快递公司, default: 快递公司}" in text
 
 
-def test_save_refuses_schema_errors_and_stale_editors(library_copy, script_id):
-    before = (library_copy / "scripts" / "logistics_tracking.yaml").read_text("utf-8")
-    with pytest.raises(Exception, match="emotions"):
-        save_edits(library_copy, script_id, _edits("您好，正在处理。", emotions=["furious"]), "培训组-赵晴")
-    assert (library_copy / "scripts" / "logistics_tracking.yaml").read_text("utf-8") == before
+def test_saving_the_same_draft_twice_writes_one_audit_row(library_copy, audit):
+    first = workflow.save(library_copy, SCRIPT, _content(GOOD), TRAINER, audit)
+    again = workflow.save(library_copy, SCRIPT, _content(GOOD), TRAINER, audit)
+    assert first.audit_id == 1 and again.audit_id is None and len(audit.records) == 1
+
+
+def test_save_refuses_schema_errors_and_stale_editors(library_copy, audit):
+    path = library_copy / "scripts" / "logistics_tracking.yaml"
+    before = path.read_text("utf-8")
+    with pytest.raises(ValueError, match="emotions"):
+        workflow.save(
+            library_copy, SCRIPT, _content("您好。").model_copy(update={"emotions": ("furious",)}), TRAINER, audit
+        )
+    assert path.read_text("utf-8") == before
     with pytest.raises(EditRefused, match="changed by someone else"):
-        save_edits(library_copy, script_id, _edits("您好，正在处理。", base_updated_at="2000-01-01T00:00:00"), "x")
+        workflow.save(library_copy, SCRIPT, _content("您好，正在处理。"), TRAINER, audit, "2000-01-01T00:00:00")
+    assert audit.records == []
 
 
-def test_submit_is_blocked_by_lint_errors_then_approve_needs_a_second_person(library_copy, script_id):
-    save_edits(library_copy, script_id, _edits("抱歉，这个不可能更快了，{{ courier }}在路上。"), "培训组-赵晴")
+def test_submit_is_blocked_by_lint_errors_and_approval_by_four_eyes(library_copy, audit):
+    workflow.save(library_copy, SCRIPT, _content("抱歉，这个不可能更快了，{{ courier }}在路上。"), TRAINER, audit)
     with pytest.raises(EditRefused, match="lint errors"):
-        submit(library_copy, script_id, "培训组-赵晴")
+        workflow.submit(library_copy, SCRIPT, TRAINER, audit)
     with pytest.raises(EditRefused, match="only submitted"):
-        approve_submitted(library_copy, script_id, "质检组-李娜")
-    save_edits(
-        library_copy,
-        script_id,
-        _edits(GOOD),
-        "培训组-赵晴",
-    )
-    submitted = submit(library_copy, script_id, "培训组-赵晴")
-    assert (submitted.from_status, submitted.to_status) == ("draft", "submitted")
-    with pytest.raises(EditRefused, match="four-eyes"):
-        approve_submitted(library_copy, script_id, "培训组-赵晴")
-    approved = approve_submitted(library_copy, script_id, "质检组-李娜")
-    assert (approved.from_status, approved.to_status) == ("submitted", "approved")
-    assert approved.script.approver == "质检组-李娜" and approved.script.version == 2
-    assert "approver: 质检组-李娜" in approved.diff
+        workflow.approve(library_copy, SCRIPT, APPROVER, audit)
+    workflow.save(library_copy, SCRIPT, _content(GOOD), TRAINER, audit)
+    workflow.submit(library_copy, SCRIPT, TRAINER, audit)
+    for same in (Actor("培训组-赵晴", can_approve=True), Actor(" 培训组－赵晴 ", can_approve=True)):
+        with pytest.raises(EditRefused, match="four-eyes"):
+            workflow.approve(library_copy, SCRIPT, same, audit)
+    with pytest.raises(EditRefused, match="approver role"):
+        workflow.approve(library_copy, SCRIPT, Actor("培训组-别人"), audit)
+    assert workflow.approve(library_copy, SCRIPT, APPROVER, audit).to_status == "approved"
 
 
-def test_reject_needs_a_comment_and_sends_the_script_back(library_copy, script_id):
-    save_edits(
-        library_copy,
-        script_id,
-        _edits(GOOD),
-        "培训组-赵晴",
-    )
-    submit(library_copy, script_id, "培训组-赵晴")
+def test_names_compare_case_and_width_insensitively():
+    assert same_person("Alice", " alice ") and same_person("ａｌｉｃｅ", "ALICE") and not same_person("alice", "bob")
+
+
+def test_reject_needs_a_comment_and_the_author_sees_it(library_copy, audit):
+    workflow.save(library_copy, SCRIPT, _content(GOOD), TRAINER, audit)
+    workflow.submit(library_copy, SCRIPT, TRAINER, audit)
     with pytest.raises(EditRefused, match="say why"):
-        reject(library_copy, script_id, "质检组-李娜", "  ")
-    rejected = reject(library_copy, script_id, "质检组-李娜", "语气再柔和一些")
+        workflow.reject(library_copy, SCRIPT, APPROVER, audit, "  ")
+    rejected = workflow.reject(library_copy, SCRIPT, APPROVER, audit, "语气再柔和一些")
     assert (rejected.from_status, rejected.to_status) == ("submitted", "rejected")
-    assert submit(library_copy, script_id, "培训组-赵晴").to_status == "submitted"
+    assert rejected.entry.proposal.comment == "语气再柔和一些" and rejected.entry.status == "approved"
+    assert workflow.submit(library_copy, SCRIPT, TRAINER, audit).to_status == "submitted"
 
 
-def test_retire_change_records_the_transition_once(library_copy, script_id):
-    change = retire_change(library_copy, script_id)
-    assert (change.from_status, change.to_status) == ("approved", "retired") and "status: retired" in change.diff
+def test_retire_needs_a_reason_and_an_approver_and_can_be_undone(library_copy, audit):
+    with pytest.raises(EditRefused, match="say why"):
+        workflow.retire(library_copy, SCRIPT, APPROVER, audit, "")
+    with pytest.raises(EditRefused, match="approver role"):
+        workflow.retire(library_copy, SCRIPT, TRAINER, audit, "过时")
+    retired = workflow.retire(library_copy, SCRIPT, APPROVER, audit, "物流政策调整")
+    assert retired.entry.retired_reason == "物流政策调整" and SCRIPT not in _servable(library_copy)
     with pytest.raises(EditRefused, match="already retired"):
-        retire_change(library_copy, script_id)
-    with pytest.raises(EditRefused, match="new script"):
-        save_edits(library_copy, script_id, _edits("您好。"), "培训组-赵晴")
+        workflow.retire(library_copy, SCRIPT, APPROVER, audit, "再下线")
+    with pytest.raises(EditRefused, match="undo the retirement"):
+        workflow.save(library_copy, SCRIPT, _content(GOOD), TRAINER, audit)
+    back = workflow.unretire(library_copy, SCRIPT, APPROVER, audit)
+    assert back.entry.status == "approved" and back.entry.retired_reason is None and SCRIPT in _servable(library_copy)
+
+
+def test_restoring_an_old_version_is_a_proposal_to_approve(library_copy, audit):
+    original = load_library(library_copy).script(SCRIPT)
+    workflow.save(library_copy, SCRIPT, _content(GOOD), TRAINER, audit)
+    workflow.submit(library_copy, SCRIPT, TRAINER, audit)
+    workflow.approve(library_copy, SCRIPT, APPROVER, audit)
+    current = load_library(library_copy).script(SCRIPT)
+    old_content = workflow.snapshot_content(current, original.model_dump_json())
+    restored = workflow.save(library_copy, SCRIPT, old_content, TRAINER, audit, comment="恢复 v1")
+    assert restored.entry.template == GOOD and restored.entry.proposal.template == original.template
+    assert audit.records[-1].comment == "恢复 v1"
+
+
+def test_a_new_script_goes_from_draft_to_live(library_copy, audit):
+    created = workflow.create_script(library_copy, "invoice", "probe", TRAINER, audit)
+    assert created.entry.status == "draft" and created.entry.id not in _servable(library_copy)
+    content = _content("您好，发票会在付款后72小时内开具，请您留意。", variables={}, emotions=["neutral"])
+    workflow.save(library_copy, created.entry.id, content, TRAINER, audit)
+    workflow.submit(library_copy, created.entry.id, TRAINER, audit)
+    live = workflow.approve(library_copy, created.entry.id, APPROVER, audit)
+    assert live.entry.status == "approved" and live.entry.version == 1 and live.entry.id in _servable(library_copy)
+
+
+def test_faq_entries_go_through_the_same_workflow(library_copy, audit):
+    faq = load_library(library_copy).entry(FAQ)
+    answer = "您好，电子发票会在您付款后72小时内开具，开好后可在订单详情查看。"
+    content = FaqContent.model_validate(faq.content().model_dump() | {"answer": answer})
+    workflow.save(library_copy, FAQ, content, TRAINER, audit)
+    workflow.submit(library_copy, FAQ, TRAINER, audit)
+    with pytest.raises(EditRefused, match="four-eyes"):
+        workflow.approve(library_copy, FAQ, Actor(TRAINER.name, can_approve=True), audit)
+    approved = workflow.approve(library_copy, FAQ, APPROVER, audit)
+    assert approved.entry.answer == answer and approved.entry.version == faq.version + 1

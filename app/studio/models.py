@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from scripts_library.editing import ScriptEdits, VariableEdit
+from scripts_library.schema import ScriptContent
 
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 
@@ -32,14 +32,20 @@ class ScriptDraft(StudioModel):
     platforms: list[Annotated[str, StringConstraints(max_length=10)]] = Field(default_factory=list, max_length=5)
     base_updated_at: str | None = None
 
-    def edits(self) -> ScriptEdits:
-        return ScriptEdits(
-            template=self.template,
-            variables=[VariableEdit(v.name.strip(), v.label, v.default) for v in self.variables if v.name.strip()],
-            examples=self.examples,
-            emotions=self.emotions,
-            platforms=self.platforms,
-            base_updated_at=self.base_updated_at,
+    def content(self) -> ScriptContent:
+        """The script content this draft describes (raises ``ValidationError`` when it breaks the schema)."""
+        return ScriptContent.model_validate(
+            {
+                "template": self.template,
+                "variables": {
+                    v.name.strip(): {"label": v.label, "default": v.default or None}
+                    for v in self.variables
+                    if v.name.strip()
+                },
+                "examples": [e for e in self.examples if e.strip()],
+                "emotions": self.emotions,
+                "platforms": self.platforms,
+            }
         )
 
 
@@ -75,6 +81,6 @@ class ChangeOut(StudioModel):
     from_status: str
     to_status: str
     version: int
-    audit_id: int
+    audit_id: int | None = Field(None, description="None when nothing changed (e.g. the same draft saved twice)")
     index_version: str | None = Field(None, description="the index serving the change, after an approval")
     publish_seconds: float | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -15,16 +16,9 @@ from pydantic import ValidationError
 from app import api
 from app.auth import Principal
 from app.errors import ApiError
+from app.reports import most_edited, scripts_to_write
 from app.schemas import FeedbackRequest, FeedbackResponse, SuggestRequest, SuggestResponse
-from app.store import AuditRecord
-from app.studio.library_view import (
-    LibraryCache,
-    ScriptFilter,
-    coverage_grid,
-    filter_scripts,
-    most_edited,
-    scripts_to_write,
-)
+from app.studio.library_view import LibraryCache, ScriptFilter, filter_scripts
 from app.studio.models import ChangeOut, CheckResponse, PreviewOut, ProblemOut, ReviewIn, ScriptDraft
 from app.studio.session import (
     api_caller,
@@ -42,28 +36,20 @@ from app.studio.session import (
     set_login_csrf,
     set_session,
 )
-from scripts_library.compliance import ComplianceChecker
-from scripts_library.editing import (
-    Change,
-    EditRefused,
-    approve_submitted,
-    new_script,
-    reject,
-    retire_change,
-    save_edits,
-    submit,
-)
-from scripts_library.lint import lint_script
+from scripts_library import workflow
+from scripts_library.coverage import coverage_grid
+from scripts_library.lint import lint_entry
 from scripts_library.loader import LibraryError
 from scripts_library.render import TemplateRejected, render
-from scripts_library.schema import EMOTIONS, PLATFORMS, Script
+from scripts_library.schema import Script
+from scripts_library.vocabulary import EMOTIONS, PLATFORMS, STATUSES
+from scripts_library.workflow import Actor, Change, EditRefused
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-STATUSES = ("draft", "submitted", "approved", "rejected", "retired")
 
 router = APIRouter(include_in_schema=False)
 TRAINER_PAGE = Depends(page_viewer("trainer"))
@@ -79,6 +65,10 @@ def _library(request: Request) -> LibraryCache:
 
 def _root(request: Request) -> Path:
     return request.app.state.settings.library_dir
+
+
+def _actor(viewer: Principal) -> Actor:
+    return Actor(viewer.name, can_approve=has_role(viewer, "approver"))
 
 
 def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
@@ -163,10 +153,12 @@ def editor(request: Request, script_id: str, viewer: Principal = TRAINER_PAGE) -
         "editor.html",
         {
             "script": script,
+            "pending": script.pending(),
             "emotions": EMOTIONS,
             "platforms": (*PLATFORMS, "all"),
             "audit": request.app.state.service.store.audit_trail(script_id, limit=50),
-            "can_approve": has_role(viewer, "approver") and viewer.name != script.author,
+            "can_approve": has_role(viewer, "approver")
+            and not workflow.same_person(viewer.name, script.pending_author),
             "location": library.locations[script_id],
         },
     )
@@ -181,12 +173,12 @@ def create_script(
     viewer: Principal = TRAINER_PAGE,
 ) -> RedirectResponse:
     check_csrf(request, csrf_token)
+    store = request.app.state.service.store
     try:
-        script = new_script(_root(request), intent, slug.strip(), viewer.name)
+        change = workflow.create_script(_root(request), intent, slug.strip(), _actor(viewer), store)
     except (EditRefused, ValidationError) as exc:
         raise ApiError(409, "edit_refused", str(exc)) from exc
-    _audit(request, viewer, script.id, None, "draft", "新建话术", None)
-    return RedirectResponse(f"/studio/scripts/{script.id}", 303)
+    return RedirectResponse(f"/studio/scripts/{change.entry.id}", 303)
 
 
 @router.get("/studio/coverage")
@@ -221,17 +213,6 @@ def console(request: Request, viewer: Principal = AGENT_PAGE) -> HTMLResponse:
 
 
 # -- fetch calls: lint + preview while typing ----------------------------------------------------------------------
-def _candidate(script: Script, draft: ScriptDraft) -> Script:
-    data = script.model_dump() | {
-        "template": draft.template,
-        "variables": {v.name: {"label": v.label, "default": v.default or None} for v in draft.variables if v.name},
-        "examples": [e for e in draft.examples if e.strip()],
-        "emotions": draft.emotions,
-        "platforms": draft.platforms,
-    }
-    return Script.model_validate(data)
-
-
 def _schema_problems(exc: ValidationError) -> list[ProblemOut]:
     return [
         ProblemOut(
@@ -251,13 +232,14 @@ def check(request: Request, script_id: str, draft: ScriptDraft, viewer: Principa
     """Lint the editor's unsaved text exactly as the linter would, and render the preview with sample values."""
     library = _library(request).get().library
     try:
-        candidate = _candidate(library.script(script_id), draft)
+        script = library.script(script_id)
+        content = draft.content()
     except KeyError as exc:
         raise ApiError(404, "unknown_script", f"no script {script_id}") from exc
     except ValidationError as exc:
         return CheckResponse(problems=_schema_problems(exc), lint_text="", preview=None, can_submit=False)
-    checker = ComplianceChecker(library.compliance)
-    problems = lint_script(candidate, checker, library.locations[script_id], library.intent_ids)
+    candidate: Script = script.model_copy(update=dict(content))
+    problems = lint_entry(candidate, library)
     try:
         lint_text = render(candidate.template, candidate.variables, {}).text
         samples = {v.name: v.sample for v in draft.variables if v.sample}
@@ -274,56 +256,47 @@ def check(request: Request, script_id: str, draft: ScriptDraft, viewer: Principa
 
 
 # -- fetch calls: the workflow -------------------------------------------------------------------------------------
-def _audit(
-    request: Request,
-    viewer: Principal,
-    script_id: str,
-    from_status: str | None,
-    to_status: str,
-    comment: str | None,
-    diff: str | None,
-) -> int:
-    record = AuditRecord(script_id, viewer.name, from_status, to_status, comment or None, diff or None)
-    return request.app.state.service.store.record_audit(record)
-
-
-def _apply(request: Request, viewer: Principal, action, comment: str = "") -> ChangeOut:
-    """Run one workflow step through the library API and record it in the audit trail."""
+def _apply(request: Request, step: Callable[[], Change]) -> ChangeOut:
+    """Run one workflow step (it writes its own audit row) and describe it."""
     try:
-        change: Change = action()
+        change = step()
     except EditRefused as exc:
         raise ApiError(409, "edit_refused", str(exc)) from exc
     except (ValidationError, LibraryError) as exc:
         raise ApiError(422, "invalid_script", f"the script would not load, nothing was saved: {exc}") from exc
-    script = change.script
-    audit_id = _audit(request, viewer, script.id, change.from_status, change.to_status, comment, change.diff)
     return ChangeOut(
-        script_id=script.id,
+        script_id=change.entry.id,
         from_status=change.from_status,
         to_status=change.to_status,
-        version=script.version,
-        audit_id=audit_id,
+        version=change.entry.version,
+        audit_id=change.audit_id,
     )
 
 
 @router.post("/studio/api/scripts/{script_id}/save", response_model=ChangeOut)
 def save(request: Request, script_id: str, draft: ScriptDraft, viewer: Principal = TRAINER_CALL) -> ChangeOut:
-    return _apply(request, viewer, lambda: save_edits(_root(request), script_id, draft.edits(), viewer.name))
+    store = request.app.state.service.store
+
+    def step() -> Change:
+        return workflow.save(_root(request), script_id, draft.content(), _actor(viewer), store, draft.base_updated_at)
+
+    return _apply(request, step)
 
 
 @router.post("/studio/api/scripts/{script_id}/submit", response_model=ChangeOut)
 def submit_for_approval(
     request: Request, script_id: str, review: ReviewIn, viewer: Principal = TRAINER_CALL
 ) -> ChangeOut:
-    return _apply(request, viewer, lambda: submit(_root(request), script_id, viewer.name), review.comment)
+    store = request.app.state.service.store
+    return _apply(request, lambda: workflow.submit(_root(request), script_id, _actor(viewer), store, review.comment))
 
 
 @router.post("/studio/api/scripts/{script_id}/reject", response_model=ChangeOut)
 def reject_submission(
     request: Request, script_id: str, review: ReviewIn, viewer: Principal = APPROVER_CALL
 ) -> ChangeOut:
-    action = lambda: reject(_root(request), script_id, viewer.name, review.comment)  # noqa: E731
-    return _apply(request, viewer, action, review.comment)
+    store = request.app.state.service.store
+    return _apply(request, lambda: workflow.reject(_root(request), script_id, _actor(viewer), store, review.comment))
 
 
 @router.post("/studio/api/scripts/{script_id}/approve", response_model=ChangeOut)
@@ -332,7 +305,8 @@ def approve_submission(
 ) -> ChangeOut:
     """Approve (four-eyes), then re-index incrementally and hot-swap, so /v1/suggest serves it at once."""
     started = time.perf_counter()
-    result = _apply(request, viewer, lambda: approve_submitted(_root(request), script_id, viewer.name), review.comment)
+    store = request.app.state.service.store
+    result = _apply(request, lambda: workflow.approve(_root(request), script_id, _actor(viewer), store, review.comment))
     index_version = request.app.state.service.publish_library()
     return result.model_copy(
         update={"index_version": index_version, "publish_seconds": round(time.perf_counter() - started, 3)}
@@ -341,7 +315,8 @@ def approve_submission(
 
 @router.post("/studio/api/scripts/{script_id}/retire", response_model=ChangeOut)
 def retire_script(request: Request, script_id: str, review: ReviewIn, viewer: Principal = APPROVER_CALL) -> ChangeOut:
-    result = _apply(request, viewer, lambda: retire_change(_root(request), script_id), review.comment)
+    store = request.app.state.service.store
+    result = _apply(request, lambda: workflow.retire(_root(request), script_id, _actor(viewer), store, review.comment))
     return result.model_copy(update={"index_version": request.app.state.service.publish_library()})
 
 

@@ -21,19 +21,21 @@ import httpx
 import pytest
 
 from app.auth import hash_key
-from app.settings import PROJECT_ROOT
-from tests.conftest import LIBRARY
+from tests.conftest import LIBRARY, REPOSITORY
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+SCREENSHOTS = REPOSITORY / "docs" / "screenshots"
 KEYS = {"trainer": "e2e-trainer-key", "approver": "e2e-approver-key", "agent": "e2e-agent-key"}
 SCRIPT = "logistics_tracking.not_updated"
 BAD = "这个不可能更快了，{{ courier }}还在路上，2小时内给您回复。"
 GOOD = "非常抱歉让您着急了，{{ courier }}这边我马上帮您催促，2小时内给您回复。"
 
 sync_api.expect.set_options(timeout=30_000)  # 2 shared cores: a save re-reads the whole library twice
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium missing: apt-get install -y chromium")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium missing: apt-get install -y chromium"),
+]
 
 
 def _free_port() -> int:
@@ -64,7 +66,7 @@ def server(base_settings, built_index, tmp_path_factory) -> Iterator[str]:
         "HUASHU_BUILD_INDEX_ON_STARTUP": "false",
     }
     command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, env=env, cwd=REPOSITORY, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, process)

@@ -1,4 +1,4 @@
-from retrieval.normalize import canonical, compact, normalize, redact
+from scripts_library.text import canonical, compact, normalize, redact
 
 
 def test_full_width_traditional_and_case_are_folded():

@@ -1,0 +1,327 @@
+"""The trainers' workflow — one implementation, used by the studio and the command line.
+
+New entries: draft → submitted → approved or rejected (→ edited → submitted …); approved → retired →
+(undo) approved. Editing an *approved* entry writes a **proposal** beside its live content: the live
+text keeps being suggested while the revision is drafted, submitted and reviewed, and approving it swaps
+the new content in (version + 1) in one atomic file write. Restoring an old version is a proposal too.
+
+Every step checks the four-eyes rule (whoever wrote the pending content may not approve or reject it;
+names compare case- and width-insensitively), needs the approver role where it publishes or withdraws,
+refuses content with lint errors at submit and approval, and is written to the audit trail through an
+``AuditSink`` with a diff of the entry and a snapshot of it afterwards (every revision is kept).
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from scripts_library.files import EntryNode, entry_node, write_content
+from scripts_library.lint import lint_entry
+from scripts_library.loader import SCRIPTS_DIR, Library, load_library, read_yaml
+from scripts_library.schema import Entry, FaqEntry, Script
+
+CHINA_TZ = timezone(timedelta(hours=8))
+NEW_TEMPLATE = "您好，请在这里写回复内容。"
+NEW_EXAMPLE = "顾客会怎么问（至少写一条）"
+
+
+class EditRefused(ValueError):
+    """The requested change would break a rule; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the name the audit trail records and whether their role may approve and retire."""
+
+    name: str
+    can_approve: bool = False
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One workflow step: who, from/to review state, comment, diff of the entry and its snapshot afterwards."""
+
+    entry_id: str
+    actor: str
+    from_status: str | None
+    to_status: str
+    comment: str | None = None
+    diff: str | None = None
+    snapshot: str | None = None  # the entry as JSON after the step
+
+
+class AuditSink(Protocol):
+    """Where audit records go (the service's store); ``record_audit`` returns the record's id."""
+
+    def record_audit(self, record: AuditRecord) -> int: ...
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one step did: the entry afterwards, its review-state transition, the diff and the audit row."""
+
+    entry: Entry
+    from_status: str
+    to_status: str
+    diff: str
+    audit_id: int | None  # None when the step changed nothing (e.g. a repeated save)
+
+
+def same_person(a: str, b: str) -> bool:
+    """Names as people type them: "Alice", " alice " and "ａｌｉｃｅ" are one person."""
+
+    def key(name: str) -> str:
+        return unicodedata.normalize("NFKC", name).strip().casefold()
+
+    return key(a) == key(b)
+
+
+def now() -> datetime:
+    return datetime.now(CHINA_TZ).replace(microsecond=0)
+
+
+def _diff(entry_id: str, before: str, after: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), f"{entry_id} (before)", entry_id
+    )
+    return "".join(lines)
+
+
+def _entry(library: Library, entry_id: str) -> Entry:
+    try:
+        return library.entry(entry_id)
+    except KeyError as exc:
+        raise EditRefused(f"no script or FAQ entry with id {entry_id!r}") from exc
+
+
+Mutation = Callable[[Library, Entry, EntryNode], None]
+
+
+def _step(root: Path, entry_id: str, actor: Actor, audit: AuditSink, comment: str, mutate: Mutation) -> Change:
+    """Load the entry, let ``mutate`` change its YAML node, validate, write, and audit the step."""
+    library = load_library(root)
+    entry = _entry(library, entry_id)
+    located = entry_node(library, entry_id)
+    before = located.yaml()
+    mutate(library, entry, located)
+    after = located.yaml()
+    if after == before:
+        return Change(entry, entry.state, entry.state, "", None)
+    located.save(type(entry))
+    changed = load_library(root).entry(entry_id)
+    diff = _diff(entry_id, before, after)
+    record = AuditRecord(
+        entry_id, actor.name, entry.state, changed.state, comment or None, diff, changed.model_dump_json()
+    )
+    return Change(changed, entry.state, changed.state, diff, audit.record_audit(record))
+
+
+def _lint_errors(library: Library, entry: Entry) -> list[str]:
+    return [p.format() for p in lint_entry(entry, library) if p.severity == "error"]
+
+
+def _require_approver(actor: Actor, what: str) -> None:
+    if not actor.can_approve:
+        raise EditRefused(f"{what} needs the approver role; ask an approver")
+
+
+def _require_other_person(actor: Actor, entry: Entry, what: str) -> None:
+    if same_person(actor.name, entry.pending_author):
+        raise EditRefused(
+            f"{entry.pending_author} wrote this version of {entry.id}; a different person must {what} it (four-eyes)"
+        )
+
+
+# -- steps ---------------------------------------------------------------------------------------------------------
+def create_script(root: Path, intent: str, slug: str, actor: Actor, audit: AuditSink) -> Change:
+    """Append a draft script scaffold to ``scripts/<intent>.yaml`` for the trainer to fill in."""
+    library = load_library(root)
+    if intent not in library.intent_ids:
+        raise EditRefused(f"unknown intent {intent!r}; choose one of: {', '.join(library.intent_ids)}")
+    script_id = f"{intent}.{slug}"
+    if script_id in library.locations:
+        raise EditRefused(f"{script_id} already exists; choose another slug")
+    path = library.root / SCRIPTS_DIR / f"{intent}.yaml"
+    document = read_yaml(path, str(path)) if path.exists() else CommentedMap(schema_version=1, scripts=CommentedSeq())
+    stage = next(i.stage for i in library.intents if i.id == intent)
+    node = CommentedMap(
+        id=script_id,
+        intents=CommentedSeq([intent]),
+        emotions=CommentedSeq(["neutral"]),
+        stage=stage if stage in ("售前", "售中", "售后") else "其他",
+        platforms=CommentedSeq(["all"]),
+        template=NEW_TEMPLATE,
+        variables=CommentedMap(),
+        examples=CommentedSeq([NEW_EXAMPLE]),
+        status="draft",
+        version=1,
+        author=actor.name,
+        updated_at=now(),
+    )
+    for seq in (node["intents"], node["emotions"], node["platforms"]):
+        seq.fa.set_flow_style()
+    document.setdefault("scripts", CommentedSeq()).append(node)
+    EntryNode(path, document, node).save(Script)
+    script = load_library(root).script(script_id)
+    record = AuditRecord(script_id, actor.name, None, "draft", "新建话术", None, script.model_dump_json())
+    return Change(script, "new", "draft", "", audit.record_audit(record))
+
+
+def save(
+    root: Path,
+    entry_id: str,
+    content: BaseModel,
+    actor: Actor,
+    audit: AuditSink,
+    base_updated_at: str | None = None,
+    comment: str = "",
+) -> Change:
+    """Save a trainer's content (a ``ScriptContent`` or ``FaqContent``) as a draft by ``actor``.
+
+    An approved entry gets (or updates) its proposal and stays live; a draft, submitted or rejected new
+    entry is edited in place and becomes a draft. ``base_updated_at`` is what the editor loaded: the save
+    is refused when someone saved since. Saving unchanged content writes nothing.
+    """
+
+    def mutate(_: Library, entry: Entry, located: EntryNode) -> None:
+        if entry.status == "retired":
+            raise EditRefused(f"{entry_id} is retired; ask an approver to undo the retirement first")
+        current = entry.proposal or entry
+        loaded = current.updated_at.isoformat() if current.updated_at else None
+        if base_updated_at is not None and base_updated_at != loaded:
+            raise EditRefused(f"{entry_id} was changed by someone else since you opened it")
+        validated = entry.CONTENT.model_validate(content.model_dump())
+        pending = entry.pending()
+        if validated == pending.content() and entry.state == "draft":
+            return
+        if entry.status == "approved":
+            _write_proposal(located.node, entry, validated, actor)
+        else:
+            write_content(located.node, validated)
+            located.node.update(status="draft", author=actor.name, updated_at=now())
+
+    return _step(root, entry_id, actor, audit, comment, mutate)
+
+
+def _write_proposal(node: CommentedMap, entry: Entry, content: BaseModel, actor: Actor) -> None:
+    proposal = node.get("proposal")
+    if not isinstance(proposal, CommentedMap):
+        proposal = CommentedMap()
+        node["proposal"] = proposal
+    proposal.update(status="draft", author=actor.name, updated_at=now(), based_on=entry.version)
+    proposal.pop("comment", None)
+    write_content(proposal, content)
+
+
+def _review_node(node: CommentedMap, entry: Entry) -> CommentedMap:
+    """The node whose status review changes: the proposal when one is pending, else the entry."""
+    return node["proposal"] if entry.proposal is not None else node
+
+
+def submit(root: Path, entry_id: str, actor: Actor, audit: AuditSink, comment: str = "") -> Change:
+    """Send a draft (or rejected) version for approval; refused while it has lint errors."""
+
+    def mutate(library: Library, entry: Entry, located: EntryNode) -> None:
+        if entry.state not in ("draft", "rejected"):
+            raise EditRefused(f"{entry_id} is {entry.state}; only drafts and rejected versions can be submitted")
+        blocking = _lint_errors(library, entry.pending())
+        if blocking:
+            raise EditRefused("fix the lint errors before submitting:\n" + "\n".join(blocking))
+        _review_node(located.node, entry).update(status="submitted", updated_at=now())
+
+    return _step(root, entry_id, actor, audit, comment, mutate)
+
+
+def reject(root: Path, entry_id: str, actor: Actor, audit: AuditSink, comment: str) -> Change:
+    """Send a submitted version back to its author with a comment saying what to change."""
+    if not comment.strip():
+        raise EditRefused("say why it is rejected: the author needs to know what to change")
+
+    def mutate(_: Library, entry: Entry, located: EntryNode) -> None:
+        _require_approver(actor, "rejecting")
+        if entry.state != "submitted":
+            raise EditRefused(f"{entry_id} is {entry.state}; only submitted versions can be rejected")
+        _require_other_person(actor, entry, "review")
+        target = _review_node(located.node, entry)
+        target.update(status="rejected", updated_at=now())
+        if entry.proposal is not None:
+            target["comment"] = comment.strip()
+
+    return _step(root, entry_id, actor, audit, comment, mutate)
+
+
+def approve(root: Path, entry_id: str, actor: Actor, audit: AuditSink, comment: str = "") -> Change:
+    """Publish a submitted version: refused for its author, without the approver role, or with lint errors.
+
+    A proposal's content replaces the live content and the version goes up by one; a new entry goes live.
+    """
+
+    def mutate(library: Library, entry: Entry, located: EntryNode) -> None:
+        _require_approver(actor, "approval")
+        if entry.state != "submitted":
+            raise EditRefused(f"{entry_id} is {entry.state}; only submitted versions can be approved")
+        _require_other_person(actor, entry, "approve")
+        blocking = _lint_errors(library, entry.pending())
+        if blocking:
+            raise EditRefused("lint errors block approval:\n" + "\n".join(blocking))
+        node, stamp = located.node, now()
+        if entry.proposal is not None:
+            write_content(node, entry.pending().content())
+            node.update(author=entry.proposal.author, version=entry.version + 1)
+            del node["proposal"]
+        node.update(status="approved", approver=actor.name, approved_at=stamp, updated_at=stamp)
+
+    return _step(root, entry_id, actor, audit, comment, mutate)
+
+
+def retire(root: Path, entry_id: str, actor: Actor, audit: AuditSink, reason: str) -> Change:
+    """Stop suggesting an entry (it stays in its file for history); needs a reason and the approver role."""
+    if not reason.strip():
+        raise EditRefused("say why it is retired: the team needs to know why the reply is gone")
+
+    def mutate(_: Library, entry: Entry, located: EntryNode) -> None:
+        _require_approver(actor, "retiring")
+        if entry.status == "retired":
+            raise EditRefused(f"{entry_id} is already retired")
+        located.node.update(status="retired", retired_reason=reason.strip(), updated_at=now())
+
+    return _step(root, entry_id, actor, audit, reason, mutate)
+
+
+def unretire(root: Path, entry_id: str, actor: Actor, audit: AuditSink, comment: str = "") -> Change:
+    """Undo a retirement: the entry is suggested again as it was (approver role, lint-clean)."""
+
+    def mutate(library: Library, entry: Entry, located: EntryNode) -> None:
+        _require_approver(actor, "undoing a retirement")
+        if entry.status != "retired":
+            raise EditRefused(f"{entry_id} is {entry.status}, not retired")
+        if not entry.approved_at:
+            raise EditRefused(f"{entry_id} was never approved; submit it for approval instead")
+        blocking = _lint_errors(library, entry)
+        if blocking:
+            raise EditRefused("lint errors block putting it back:\n" + "\n".join(blocking))
+        located.node.update(status="approved", updated_at=now())
+        located.node.pop("retired_reason", None)
+
+    return _step(root, entry_id, actor, audit, comment, mutate)
+
+
+def snapshot_content(entry: Entry, snapshot_json: str) -> BaseModel:
+    """The live content recorded in an audit snapshot of ``entry``: what "restore this version" saves."""
+    old = type(entry).model_validate_json(snapshot_json)
+    if old.id != entry.id:
+        raise EditRefused(f"that audit record belongs to {old.id}, not {entry.id}")
+    return old.content()
+
+
+def entry_kind(entry: Entry) -> str:
+    return "script" if isinstance(entry, Script) else "faq" if isinstance(entry, FaqEntry) else "?"
