@@ -24,6 +24,8 @@ from app.schemas import (
     IntentOut,
     Readiness,
     ReloadResponse,
+    RequestIntent,
+    SuggestionGroupOut,
     SuggestionOut,
     SuggestRequest,
     SuggestResponse,
@@ -31,7 +33,7 @@ from app.schemas import (
 from app.service import Service
 from app.store import FeedbackRecord, StoreUnavailable, SuggestionRecord, UnknownRequest
 from retrieval.artifact import ArtifactError
-from retrieval.types import Classification, MessageInput, SuggestResult, Turn
+from retrieval.types import Classification, IntentResult, MessageInput, Suggestion, SuggestResult, Turn
 from scripts_library.text import redact
 
 log = logging.getLogger("huashu.api")
@@ -57,6 +59,24 @@ def _input(body: ClassifyRequest) -> MessageInput:
     return MessageInput(body.message, history, body.platform, context, getattr(body, "top_k", 5))
 
 
+def _request_intent(intent: IntentResult) -> RequestIntent:
+    return RequestIntent(id=intent.id, name=intent.name, confidence=intent.confidence)
+
+
+def _suggestion(s: Suggestion) -> SuggestionOut:
+    return SuggestionOut(
+        script_id=s.script_id,
+        version=s.version,
+        kind=s.kind,
+        text=s.text,
+        score=s.score,
+        intent=s.intent,
+        emotion_fit=s.emotion_fit,
+        reasons=list(s.reasons),
+        missing_variables=list(s.missing_variables),
+    )
+
+
 def _classification_fields(c: Classification) -> dict:
     return {
         "intent": IntentOut(
@@ -65,6 +85,8 @@ def _classification_fields(c: Classification) -> dict:
             confidence=c.intent.confidence,
             alternatives=[IntentAlternative(id=i, confidence=p) for i, p in c.intent.alternatives],
         ),
+        "intents": [_request_intent(i) for i in c.intents],
+        "handoff_requested": c.handoff_requested,
         "emotion": EmotionOut(id=c.emotion.id, confidence=c.emotion.confidence, intensity=c.emotion.intensity),
         "escalation": EscalationOut(
             required=c.escalation.required,
@@ -168,19 +190,10 @@ def suggest(body: SuggestRequest, request: Request, response: Response) -> Sugge
     return SuggestResponse(
         request_id=request_id,
         index_version=result.index_version,
-        suggestions=[
-            SuggestionOut(
-                script_id=s.script_id,
-                version=s.version,
-                kind=s.kind,
-                text=s.text,
-                score=s.score,
-                intent=s.intent,
-                emotion_fit=s.emotion_fit,
-                reasons=list(s.reasons),
-                missing_variables=list(s.missing_variables),
-            )
-            for s in result.suggestions
+        suggestions=[_suggestion(s) for s in result.suggestions],
+        groups=[
+            SuggestionGroupOut(intent=_request_intent(g.intent), suggestions=[_suggestion(s) for s in g.suggestions])
+            for g in result.groups
         ],
         took_ms=round((time.perf_counter() - started) * 1000, 2),
         **_classification_fields(result.classification),

@@ -87,11 +87,21 @@ class EscalationOut(ApiModel):
     respond_within_minutes: int | None = None
 
 
+class RequestIntent(ApiModel):
+    id: str
+    name: str
+    confidence: float
+
+
 class ClassifyResponse(ApiModel):
     request_id: str
     intent: IntentOut
+    intents: list[RequestIntent] = Field(
+        description="every request the turn makes, the primary first (到哪了 顺便问下能开发票吗 → two)"
+    )
     emotion: EmotionOut
     escalation: EscalationOut
+    handoff_requested: bool = Field(description="the customer asked for a person (转人工): route, not escalate")
     index_version: str
     took_ms: float
 
@@ -108,8 +118,14 @@ class SuggestionOut(ApiModel):
     missing_variables: list[str] = Field(description="variables the agent should fill in (shown as 【label】)")
 
 
-class SuggestResponse(ClassifyResponse):
+class SuggestionGroupOut(ApiModel):
+    intent: RequestIntent
     suggestions: list[SuggestionOut]
+
+
+class SuggestResponse(ClassifyResponse):
+    suggestions: list[SuggestionOut] = Field(description="for the turn, best first (the primary request's group)")
+    groups: list[SuggestionGroupOut] = Field(description="suggestions per request of the turn, the primary first")
 
 
 class ErrorBody(ApiModel):

@@ -119,9 +119,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _headline(metrics: dict) -> str:
     keys = ("hit@3", "compliance_violations", "macro_f1", "spearman", "hybrid", "suggest_ms")
     if "intent" in metrics:
+        i, e, x = metrics["intent"], metrics["emotion"], metrics["escalation"]
+        subsets = "".join(
+            f", {name} {i[name]['accuracy']:.3f}" for name in ("clear_turns", "turns_needing_history") if name in i
+        )
         return (
-            f"intent macro-F1 {metrics['intent']['macro_f1']:.3f}, emotion macro-F1 "
-            f"{metrics['emotion']['macro_f1']:.3f}, escalation recall {metrics['escalation']['recall']:.3f}"
+            f"n {metrics['n']}; intent acc {i['accuracy']:.3f} (macro-F1 {i['macro_f1']:.3f}{subsets}); "
+            f"emotion macro-F1 {e['macro_f1']:.3f}, angry R {e['per_class']['angry']['recall']:.3f} "
+            f"P {e['angry_precision']:.3f}, neutral→angry {e['neutral_as_angry']:.3f}; "
+            f"escalation R {x['recall']:.3f} P {x['precision']:.3f} team {x['right_team']:.3f} "
+            f"share {x['escalated_share']:.3f}"
         )
     return ", ".join(f"{k} {metrics[k]}" for k in keys if k in metrics)
 
@@ -140,6 +147,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     render_comparison(out, comparison)
     print(f"wrote {out}")
     return 1 if any(p["regression"] for p in comparison["paired"]) else 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from eval.runner import RUNS_DIR
+    from eval.tune import run
+    from retrieval.pipeline import load_assistant
+
+    run(load_assistant(Settings()), args.data, RUNS_DIR)
+    return 0
 
 
 def cmd_reliability(args: argparse.Namespace) -> int:
@@ -171,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run_a", type=Path)
     p.add_argument("run_b", type=Path)
     p.set_defaults(func=cmd_compare)
+    p = sub.add_parser("tune", help="choose classifier thresholds on the tuning split (eval/data/tune)")
+    from eval.tune import add_arguments as tune_arguments
+
+    tune_arguments(p)
+    p.set_defaults(func=cmd_tune)
     p = sub.add_parser("reliability", help="fuzz, load/soak, crash and indexer-kill checks against real servers")
     from eval.reliability import add_arguments
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -46,3 +47,37 @@ def read_pairs(name: str, limit: int | None = None, data_dir: Path = SHARED_DATA
 def read_jsonl(path: Path) -> list[dict]:
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+ECD_FILE = "ecd_sample_test.tsv"
+ECD_CANDIDATES = 10  # rows per context: ten candidate replies share one conversation
+
+
+def ecd_contexts(data_dir: Path = SHARED_DATA) -> list[list[str]]:
+    """The conversations of the real Taobao chat sample: turns with word-segmentation spaces removed."""
+    path = data_dir / ECD_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: the public data lives in ../shared/data beside the repo")
+    with path.open(encoding="utf-8") as fh:
+        rows = [line.rstrip("\n").split("\t") for line in fh if line.strip()]
+    return [[turn.replace(" ", "") for turn in row[1:-1]] for row in rows[::ECD_CANDIDATES]]
+
+
+def read_ecd_labelled(labels: Path, data_dir: Path = SHARED_DATA) -> list[dict]:
+    """Our labels of every customer turn of the ECD sample, joined with the turn and its history.
+
+    The text is read from ../shared/data at run time (it is not ours to copy); each label carries the
+    SHA-1 prefix of its turn, so a changed data file is refused instead of silently mislabelled.
+    """
+    contexts = ecd_contexts(data_dir)
+    rows = []
+    for label in read_jsonl(labels):
+        turns = contexts[label["context"]]
+        text = turns[label["turn"]]
+        if hashlib.sha1(text.encode()).hexdigest()[:8] != label["sha"]:
+            raise ValueError(f"{label['id']}: the turn in {ECD_FILE} is not the one labelled (sha mismatch)")
+        history = [
+            {"role": "customer" if i % 2 == 0 else "agent", "text": t} for i, t in enumerate(turns[: label["turn"]])
+        ]
+        rows.append(label | {"message": text, "history": history})
+    return rows

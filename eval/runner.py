@@ -30,11 +30,18 @@ class ConfigError(ValueError):
     """The evaluation config is malformed; the message names the problem."""
 
 
+def suite_kinds(config: dict) -> dict[str, str]:
+    """Run name → suite kind: a run's `suite:` option, else its name (``classification: {...}``)."""
+    return {name: (options or {}).get("suite", name) for name, options in config["suites"].items()}
+
+
 def load_config(path: Path) -> dict:
     config = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    unknown = set(config.get("suites", {})) - set(SUITES)
-    if not config.get("name") or not config.get("suites") or unknown:
-        raise ConfigError(f"{path}: needs `name` and `suites` from {sorted(SUITES)}; unknown: {sorted(unknown)}")
+    if not config.get("name") or not config.get("suites"):
+        raise ConfigError(f"{path}: needs `name` and `suites`")
+    unknown = {name: kind for name, kind in suite_kinds(config).items() if kind not in SUITES}
+    if unknown:
+        raise ConfigError(f"{path}: unknown suites {unknown}; known: {sorted(SUITES)}")
     return config
 
 
@@ -71,15 +78,18 @@ def run(config_path: Path, assistant: Assistant, runs_dir: Path = RUNS_DIR, quie
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = runs_dir / f"{stamp}-{config['name']}"
     out.mkdir(parents=True, exist_ok=True)
+    kinds = suite_kinds(config)
     results: dict[str, SuiteResult] = {}
     for name, options in config["suites"].items():
-        results[name] = SUITES[name](assistant, **(options or {}), quiet=quiet)
+        options = {k: v for k, v in (options or {}).items() if k != "suite"}
+        results[name] = SUITES[kinds[name]](assistant, **options, quiet=quiet)
     metrics = {name: r.metrics for name, r in results.items()}
     metrics["_run"] = {
         "config": config["name"],
         "index_version": assistant.index.version,
         "model_id": assistant.encoder.model_id,
         "at": stamp,
+        "kinds": kinds,
     }
     failures = check_gate(metrics, config.get("gate", {}))
     (out / "metrics.json").write_text(json.dumps(metrics, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -105,6 +115,7 @@ def render_report(path: Path, name: str, metrics: dict, results: dict[str, Suite
             results=results,
             failures=failures,
             run=metrics["_run"],
+            kinds=metrics["_run"]["kinds"],
         )
     )
     path.write_text(html, encoding="utf-8")
@@ -150,8 +161,10 @@ def compare(run_a: Path, run_b: Path) -> dict:
     }
     paired = []
     preds_a, preds_b = _predictions(run_a), _predictions(run_b)
-    for suite, scorers in PAIRED.items():
-        common = sorted(preds_a.get(suite, {}).keys() & preds_b.get(suite, {}).keys())
+    kinds = b["_run"].get("kinds", {})
+    for suite in sorted(preds_a.keys() & preds_b.keys()):
+        scorers = PAIRED.get(kinds.get(suite, suite), {})
+        common = sorted(preds_a[suite].keys() & preds_b[suite].keys())
         for metric, score in scorers.items():
             if not common:
                 continue

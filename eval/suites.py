@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from eval import plots
 from eval.classification import Labelled, classification_metrics, predict_all
-from eval.data_sources import PUBLISHED_STS, SHARED_DATA, read_jsonl, read_pairs
+from eval.data_sources import PUBLISHED_STS, SHARED_DATA, read_ecd_labelled, read_jsonl, read_pairs
 from eval.sts import sts_spearman
 from retrieval.pipeline import Assistant
 from scripts_library.compliance import ComplianceChecker
@@ -31,12 +31,14 @@ class SuiteResult:
     plots: dict[str, str] = field(default_factory=dict)  # title → data: URI (PNG)
 
 
-def _labelled(path: str) -> list[Labelled]:
-    return [Labelled.from_row(row) for row in read_jsonl(Path(path))]
+def _labelled(path: str, source: str = "jsonl") -> list[Labelled]:
+    """Labelled messages: our JSONL files, or (``source: ecd``) our labels of the real ECD chat turns."""
+    rows = read_ecd_labelled(Path(path)) if source == "ecd" else read_jsonl(Path(path))
+    return [Labelled.from_row(row) for row in rows]
 
 
-def classification(assistant: Assistant, data: str, quiet: bool = False) -> SuiteResult:
-    items = _labelled(data)
+def classification(assistant: Assistant, data: str, source: str = "jsonl", quiet: bool = False) -> SuiteResult:
+    items = _labelled(data, source)
     predictions = predict_all(assistant, tqdm(items, desc="classify", disable=quiet))
     m = classification_metrics(predictions)
     rows = [
@@ -50,6 +52,9 @@ def classification(assistant: Assistant, data: str, quiet: bool = False) -> Suit
             "emotion": p.result.emotion.id,
             "gold_escalate": p.item.escalate,
             "escalate": p.result.escalation.required,
+            "gold_team": p.item.team,
+            "team": p.result.escalation.team,
+            "intents": [i.id for i in p.result.intents],
             "ms": round(p.millis, 3),
         }
         for p in predictions

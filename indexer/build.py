@@ -27,7 +27,7 @@ from retrieval.classifier import EntryClassifier, HybridClassifier, dense_featur
 from retrieval.encoder import Encoder
 from scripts_library.lint import lint_library, servable_ids
 from scripts_library.loader import Library, load_library
-from scripts_library.text import normalize
+from scripts_library.text import Rewriter, normalize
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +65,11 @@ def _searchable_rows(library: Library, servable: set[str]) -> tuple[list[str], l
     owners: list[str] = []
     for script in library.scripts:
         if script.id in servable:
-            texts += [normalize(e).text for e in script.examples]
+            texts += [normalize(e, library.rewrite).text for e in script.examples]
             owners += [script.id] * len(script.examples)
     for entry in library.faqs:
         if entry.id in servable:
-            texts += [normalize(q).text for q in entry.questions]
+            texts += [normalize(q, library.rewrite).text for q in entry.questions]
             owners += [entry.id] * len(entry.questions)
     return texts, owners
 
@@ -90,8 +90,9 @@ def _train(
     weights: list[float] | None,
     embed: Callable[[list[str]], np.ndarray],
     classifier: HybridClassifier,
+    rewrite: Rewriter,
 ) -> tuple[HybridClassifier, dict]:
-    messages = [normalize(t) for t in texts]
+    messages = [normalize(t, rewrite) for t in texts]
     normalised = [m.text for m in messages]
     features = dense_features(embed(normalised), messages, classifier.use_cues)
     metrics = classifier.fit(normalised, features, labels, weights)
@@ -104,6 +105,7 @@ def _entries_payload(library: Library, servable: set[str]) -> dict:
         "faqs": [f.model_dump(mode="json", exclude={"proposal"}) for f in library.faqs if f.id in servable],
         "compliance": library.compliance.model_dump(mode="json"),
         "escalation": library.escalation.model_dump(mode="json"),
+        "normalization": library.normalization.model_dump(mode="json"),
         "intents": [{"id": i.id, "name": i.name, "stage": i.stage} for i in library.intents],
         "emotions": [{"id": e.id, "name": e.name} for e in library.emotions],
     }
@@ -132,13 +134,13 @@ def _train_classifiers(
 ) -> tuple[dict, dict]:
     """Intent and emotion models from their texts; the entry model from the index's own row vectors."""
     intent_model, intent_metrics = _train(
-        *_intent_training(library, servable), embed, HybridClassifier(8.0, 8.0, use_cues=False)
+        *_intent_training(library, servable), embed, HybridClassifier(8.0, 8.0, use_cues=False), library.rewrite
     )
     emotion_texts = [e for emotion in library.emotions for e in emotion.examples]
     emotion_labels = [emotion.id for emotion in library.emotions for _ in emotion.examples]
     # Mood lives in multi-character cues (气死, 好吧, 快点): single characters only add noise.
     emotion_model, emotion_metrics = _train(
-        emotion_texts, emotion_labels, None, embed, HybridClassifier(20.0, 20.0, ngram_range=(2, 3))
+        emotion_texts, emotion_labels, None, embed, HybridClassifier(20.0, 20.0, ngram_range=(2, 3)), library.rewrite
     )
     entry_model = EntryClassifier()
     entry_metrics = entry_model.fit(*rows)

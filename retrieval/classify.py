@@ -7,16 +7,29 @@ balanced training mix to the traffic mix. Escalation = the policy over the messa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from retrieval.amounts import order_amount
 from retrieval.classifier import Prediction, dense_features
+from retrieval.escalation import Situation
 from retrieval.serving import ServingIndex
 from retrieval.settings import ClassifierSettings
 from retrieval.types import Classification, EmotionResult, IntentResult, MessageInput, Turn
-from scripts_library.text import NormalizedMessage, normalize
+from scripts_library.text import NormalizedMessage, compact, normalize
+
+_MASK = re.compile(r"\[[^\]]{1,8}\]")
+_SEGMENT_BREAK = re.compile(r"[，,。！!？?；;\s]+|顺便问下|顺便问一下|顺便|另外|还有就是|还有|对了")
+NO_TOPIC = ("greeting_thanks", "other")  # labels that say nothing about what the customer needs
+CONTINUATIONS = ("那", "所以", "然后", "可是", "但是")
+CONTINUATION_WEIGHT = 0.8
+SHORT_TURN_CHARS = 4  # a third of real turns are this short; with a topic of their own, still mostly context
+SHORT_TURN_WEIGHT = 0.7
+MIN_SEGMENT_CHARS = 2
+MIN_TOPIC_CHARS = 4  # what is left of a threat-only message is no topic
 
 Embed = Callable[[str], np.ndarray]
 
@@ -39,8 +52,31 @@ class TopicEstimate:
 
 
 def history_weight(confidence: float) -> float:
-    """How much the conversation's topic counts: more when the message alone is unsure (那怎么办, 是的)."""
+    """How much the conversation's topic counts: more when the message alone is unsure."""
     return float(np.clip(1.1 - confidence, 0.0, 0.8))
+
+
+def is_follow_up(index: ServingIndex, text: str) -> bool:
+    """A turn that only makes sense with the conversation before it: 是的, 好吧 那算了, an order number or an
+    address given in reply (masks and digits only), bare punctuation."""
+    parts = [compact(_MASK.sub("", part)) for part in _SEGMENT_BREAK.split(text)]
+    return all(not p or p.isdigit() or p in index.follow_ups for p in parts)
+
+
+def follow_up_weight(index: ServingIndex, text: str) -> float | None:
+    """How far the conversation's topic decides this turn's: fully for a follow-up, mostly for a turn that
+    continues the last one (那…, 所以…), by the message's own confidence otherwise (None)."""
+    if is_follow_up(index, text):
+        return 1.0
+    return CONTINUATION_WEIGHT if compact(text).startswith(CONTINUATIONS) else None
+
+
+def context_turns(history: Sequence[Turn], turns: int) -> list[str]:
+    """The customer's last ``turns`` turns and, after them, the agent's last turn (it often names the topic:
+    "亲 跨境商品需要提供身份证信息用于清关哦" before a bare [身份证号])."""
+    chosen = recent_customer_turns(history, turns)
+    agent = [t.text for t in history if t.role == "agent"][-1:] if turns else []
+    return [*chosen, *agent]
 
 
 def recent_customer_turns(history: Sequence[Turn], turns: int) -> list[str]:
@@ -52,21 +88,36 @@ def intent_probabilities(index: ServingIndex, message: NormalizedMessage, vector
     return index.intent_model.predict_proba([message.text], features)[0]
 
 
-def blend_history(
-    index: ServingIndex, p_message: np.ndarray, vector: np.ndarray, recent: Sequence[str], embed: Embed
-) -> TopicEstimate:
-    """The message's intent probabilities and vector, moved toward the recent customer turns' topic."""
+@dataclass(frozen=True)
+class Context:
+    """The conversation's recent customer turns as one normalised text and its vector."""
+
+    message: NormalizedMessage
+    vector: np.ndarray
+
+
+def conversation(index: ServingIndex, recent: Sequence[str], embed: Embed) -> Context | None:
     if not recent:
+        return None
+    message = normalize(" ".join(recent), index.rewrite)
+    return Context(message, embed(message.text or " ".join(recent)))
+
+
+def blend_history(
+    index: ServingIndex, p_message: np.ndarray, vector: np.ndarray, context: Context | None, weight: float | None
+) -> TopicEstimate:
+    """The message's intent probabilities and vector, moved toward the conversation's topic by ``weight``, or
+    (None) the more the less sure the message is alone."""
+    if context is None:
         return TopicEstimate(p_message, vector)
-    context = normalize(" ".join(recent))
-    context_vector = embed(context.text)
-    p_history = intent_probabilities(index, context, context_vector)
+    context_vector = context.vector
+    p_history = intent_probabilities(index, context.message, context_vector)
     labels = index.intent_model.labels
     if "greeting_thanks" in labels:  # a greeting in the history says nothing about the topic
         p_history = p_history.copy()
         p_history[labels.index("greeting_thanks")] = 0.0
         p_history /= max(p_history.sum(), 1e-9)
-    weight = history_weight(float(p_message.max()))
+    weight = history_weight(float(p_message.max())) if weight is None else weight
     blended = (1 - weight) * vector + weight * context_vector
     blended = blended / max(float(np.linalg.norm(blended)), 1e-9)
     return TopicEstimate((1 - weight) * p_message + weight * p_history, blended.astype(np.float32))
@@ -102,6 +153,44 @@ def intent_result(index: ServingIndex, probabilities: np.ndarray, thresholds: Cl
     return IntentResult(top, index.intent_names.get(top, top), round(confidence, 4), alternatives)
 
 
+def segments(text: str) -> list[str]:
+    """The separate requests of a turn: its clauses, split at spaces, punctuation and 顺便/另外/还有."""
+    return [part for part in _SEGMENT_BREAK.split(text) if len(compact(part)) >= MIN_SEGMENT_CHARS]
+
+
+def segment_topics(index: ServingIndex, text: str, thresholds: ClassifierSettings) -> list[tuple[str, float]]:
+    """Each clause's topic by the intent model's character n-grams, in order, when it is sure of one."""
+    parts = segments(text)
+    if len(parts) < 2:
+        return []
+    labels = index.intent_model.labels
+    topics = []
+    for row in index.intent_model.lexical_proba(parts):
+        best = int(row.argmax())
+        if labels[best] not in NO_TOPIC and row[best] >= thresholds.segment_min:
+            topics.append((labels[best], float(row[best])))
+    return topics
+
+
+def requests(
+    index: ServingIndex, primary: IntentResult, topics: list[tuple[str, float]]
+) -> tuple[IntentResult, tuple[IntentResult, ...]]:
+    """The primary intent — a clause's topic when the whole turn reads as a greeting (…谢谢啦), the first of
+    several requests ("发货没 发票也记得开") — and the further requests the clauses make."""
+    distinct = list(dict.fromkeys(label for label, _ in topics))
+    first_request = len(distinct) > 1 and primary.id in distinct and distinct[0] != primary.id
+    if topics and (primary.id in NO_TOPIC or first_request):  # the turn's first request leads
+        label, confidence = topics[0]
+        alternatives = ((primary.id, primary.confidence), *primary.alternatives)
+        primary = IntentResult(label, index.intent_names.get(label, label), round(confidence, 4), alternatives)
+    secondary: dict[str, float] = {}
+    for label, confidence in topics:
+        if label != primary.id:
+            secondary[label] = max(secondary.get(label, 0.0), confidence)
+    found = tuple(IntentResult(i, index.intent_names.get(i, i), round(p, 4), ()) for i, p in secondary.items())
+    return primary, found
+
+
 def shift_to_traffic(prediction: Prediction, thresholds: ClassifierSettings) -> Prediction:
     """Correct for label shift: training emotions are balanced, live traffic is mostly neutral."""
     share = thresholds.emotion_traffic_share
@@ -119,37 +208,73 @@ def emotion_intensity(emotion: Prediction, message: NormalizedMessage) -> float:
     return round(float(np.clip(emotion.confidence * 0.8 + punctuation + 0.1 * message.repeated_segments, 0, 1)), 3)
 
 
+def emotion_prediction(index: ServingIndex, message: NormalizedMessage, vector: np.ndarray) -> Prediction:
+    features = dense_features(vector.reshape(1, -1), [message], index.emotion_model.use_cues)
+    return index.emotion_model.predict(message.text, features[0])
+
+
 def emotion_result(
     index: ServingIndex, message: NormalizedMessage, vector: np.ndarray, thresholds: ClassifierSettings
 ) -> EmotionResult:
-    features = dense_features(vector.reshape(1, -1), [message], index.emotion_model.use_cues)
-    prediction = shift_to_traffic(index.emotion_model.predict(message.text, features[0]), thresholds)
+    prediction = shift_to_traffic(emotion_prediction(index, message, vector), thresholds)
     angry = prediction.probabilities.get("angry", 0.0)
     if prediction.label != "angry" and angry >= thresholds.angry_at:
         prediction = Prediction("angry", angry, prediction.probabilities)
     return EmotionResult(prediction.label, round(prediction.confidence, 4), emotion_intensity(prediction, message))
 
 
+def own_topic(index: ServingIndex, message: NormalizedMessage, vector: np.ndarray, embed: Embed) -> np.ndarray:
+    """The message's intent probabilities, read without mentions that say nothing about the topic (a 12315 or
+    曝光 threat escalates; "不给退我就曝光你们" is still about a return)."""
+    topical = index.without_topic_neutral(message.text)
+    if topical == message.text or len(compact(topical)) < MIN_TOPIC_CHARS:
+        return intent_probabilities(index, message, vector)
+    stripped = replace(message, text=topical)
+    return intent_probabilities(index, stripped, embed(topical))
+
+
+def read_topic(
+    index: ServingIndex,
+    thresholds: ClassifierSettings,
+    embed: Embed,
+    message: NormalizedMessage,
+    vector: np.ndarray,
+    history: Sequence[Turn],
+) -> TopicEstimate:
+    """Intent probabilities and search vector of the turn in its conversation."""
+    context = conversation(index, context_turns(history, thresholds.history_turns), embed)
+    p_message = own_topic(index, message, vector, embed)
+    weight = follow_up_weight(index, message.text)
+    top = index.intent_model.labels[int(p_message.argmax())]
+    if weight is None and len(compact(message.text)) <= SHORT_TURN_CHARS and top not in NO_TOPIC:
+        weight = max(history_weight(float(p_message.max())), SHORT_TURN_WEIGHT)  # 拆了, 左边: answers to the agent
+    return blend_history(index, p_message, vector, context, weight)
+
+
 def classify(index: ServingIndex, thresholds: ClassifierSettings, embed: Embed, request: MessageInput) -> Classified:
     """The classification of one customer turn, the retrieval vector and the entry classifier's log-probabilities."""
-    message = normalize(request.message)
+    message = normalize(request.message, index.rewrite)
     text = message.text or request.message.strip()
     vector = embed(text)
     recent = recent_customer_turns(request.history, thresholds.history_turns)
-    topic = blend_history(index, intent_probabilities(index, message, vector), vector, recent, embed)
+    topic = read_topic(index, thresholds, embed, message, vector, request.history)
     entry_log_p = index.entry_log_probabilities(topic.search_vector)
     probabilities = with_entry_evidence(index, topic.probabilities, entry_log_p, thresholds.entry_intent_weight)
-    intent = intent_result(index, probabilities, thresholds)
+    intent, secondary = requests(
+        index, intent_result(index, probabilities, thresholds), segment_topics(index, text, thresholds)
+    )
     emotion = emotion_result(index, message, vector, thresholds)
-    likely = [intent.id, *(label for label, p in intent.alternatives if p >= 0.3)]
-    escalation = index.escalation.decide(" ".join([*recent, text]), likely)
+    amount = order_amount([text, *recent], request.context)
+    situation = Situation([intent.id, *(i.id for i in secondary)], emotion.id, amount, thresholds.high_value_yuan)
     labels = index.intent_model.labels
     classification = Classification(
         intent,
         emotion,
-        escalation,
+        index.escalation.decide(text, situation, recent),
         message,
         dict(zip(labels, probabilities.tolist(), strict=True)),
         dict(zip(labels, topic.probabilities.tolist(), strict=True)),
+        secondary,
+        index.escalation.handoff_requested(text),
     )
     return Classified(classification, topic.search_vector, entry_log_p)

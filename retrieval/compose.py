@@ -12,6 +12,7 @@ from rapidfuzz import fuzz
 from retrieval.ranking import Scored
 from retrieval.types import Suggestion
 from scripts_library.compliance import ComplianceChecker
+from scripts_library.lint import promised_reply_minutes
 from scripts_library.render import TemplateRejected
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,9 @@ def compose(
     checker: ComplianceChecker,
     top_k: int,
     explain: Callable[[Scored], tuple[str, ...]],
+    deadline_minutes: int | None = None,
 ) -> Composed:
+    """``deadline_minutes``: the escalation's response time; a reply promising another one is never shown."""
     chosen: list[Suggestion] = []
     dropped: list[str] = []
     for item in ranked:
@@ -47,6 +50,8 @@ def compose(
             log.warning("suggestion %s dropped: rendered text breaks a compliance rule", candidate.id)
             dropped.append(candidate.id)
             continue
+        if deadline_minutes and any(m != deadline_minutes for m in promised_reply_minutes(rendered.text)):
+            continue  # beside a 30-minute escalation, "2小时内给您回复" would tell the customer two deadlines
         if any(fuzz.ratio(rendered.text, s.text) >= DIVERSITY_MAX_SIMILARITY for s in chosen):
             continue
         chosen.append(

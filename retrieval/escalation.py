@@ -1,12 +1,25 @@
-"""Escalation decisions from the policy in ``escalation.yaml``."""
+"""Escalation decisions from the policy in ``escalation.yaml``: precise enough that agents keep trusting them.
+
+A rule fires on a mention in the current message that is not negated (我不会投诉的, 不是假货吧), is a claim
+where the rule needs one (a calm "真的假一赔十吗" asks), in a topic and mood the rule allows, and for
+an order worth enough where the rule is about value. Rules are ordered most specific first.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scripts_library.schema import EscalationFile, EscalationRule
-from scripts_library.text import compact
+from scripts_library.text import canonical, compact
+
+_CLAUSE = re.compile(r"[^，,。.！!？?；;\s]+[？?]?")
+_PRE_NEGATORS = ("不会", "不是", "不想", "不打算", "没打算", "不至于", "不用", "并不", "没想", "不要", "不去", "没必要")
+_POST_NEGATORS = ("不搞", "不会", "算了", "就算了", "没必要", "不至于", "不考虑")
+_NEGATING_CHARS = frozenset("不没别")
+_QUESTION_ENDINGS = ("吗", "么", "呢")
+_QUESTION_WORDS = ("多久", "如何", "在哪", "哪里", "怎么", "能否", "是否", "可不可以", "能不能", "有没有", "什么时候")
 
 
 @dataclass(frozen=True)
@@ -21,24 +34,99 @@ class Escalation:
 NO_ESCALATION = Escalation(required=False)
 
 
+@dataclass(frozen=True)
+class Clause:
+    """One clause of a message, compacted, and whether the customer asked it as a question."""
+
+    text: str
+    question: bool
+
+
+def clauses(message: str) -> list[Clause]:
+    found = []
+    for piece in _CLAUSE.findall(canonical(message)):
+        text = compact(piece)
+        if text:
+            asked = piece.endswith(("?", "？")) or text.endswith(_QUESTION_ENDINGS)
+            found.append(Clause(text, asked or any(word in text for word in _QUESTION_WORDS)))
+    return found
+
+
+def negated(text: str, start: int, end: int) -> bool:
+    """Whether the mention at ``text[start:end]`` is denied: 我不会投诉的, 不是假货吧, 曝光啥的我不搞."""
+    before, after = text[max(0, start - 3) : start], text[end : end + 5]
+    if text[:start].endswith(("是不是", "是不", "会不会")):  # 是不是假货: a question, not a denial
+        return False
+    if before and before[-1] in _NEGATING_CHARS:
+        return True
+    return any(n in before for n in _PRE_NEGATORS) or any(after.startswith(n) or n in after for n in _POST_NEGATORS)
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What a decision looks at besides the message: the turn's topics (primary first), mood, the order's value."""
+
+    intents: Sequence[str]
+    emotion: str
+    amount: float | None = None  # 元, from the message, earlier turns or the order context
+    high_value_yuan: float = 500.0  # the threshold of rules about an order's value (a setting)
+
+
 class EscalationPolicy:
-    """First matching rule wins; rules are ordered by urgency in the policy file."""
+    """The first matching rule decides."""
 
     def __init__(self, policy: EscalationFile) -> None:
-        self._rules = [(rule, tuple(compact(p) for p in rule.patterns)) for rule in policy.rules]
+        self._rules = [(rule, _Matcher(rule.patterns, rule.regex)) for rule in policy.rules]
+        self._full_value = {rule.id: _Matcher(rule.full_value_patterns, ()) for rule in policy.rules}
+        self._handoff = _Matcher(policy.handoff_patterns, ())
 
-    @staticmethod
-    def _matches(rule: EscalationRule, patterns: tuple[str, ...], intents: Sequence[str], text: str) -> bool:
-        intent_hit = bool(rule.intents) and any(i in rule.intents for i in intents)
-        pattern_hit = bool(patterns) and any(p in text for p in patterns)
-        if rule.require_both:
-            return intent_hit and pattern_hit
-        return intent_hit or pattern_hit
+    def handoff_requested(self, message: str) -> bool:
+        """The customer asks for a person (转人工): a routing hint for the console, never an escalation."""
+        return any(self._handoff.mentions(c) for c in clauses(message))
 
-    def decide(self, message: str, intents: Sequence[str]) -> Escalation:
-        """``intents``: the predicted intent first, then any alternative likely enough to act on."""
-        text = compact(message)
-        for rule, patterns in self._rules:
-            if self._matches(rule, patterns, intents, text):
+    def decide(self, message: str, situation: Situation, earlier: Sequence[str] = ()) -> Escalation:
+        """``earlier``: the customer's recent turns, read only by rules that also check the topic."""
+        own = clauses(message)
+        with_earlier = [c for turn in earlier for c in clauses(turn)] + own
+        for rule, matcher in self._rules:
+            if self._matches(rule, matcher, with_earlier if rule.require_both else own, situation):
                 return Escalation(True, rule.team, rule.reason, rule.respond_within_minutes, rule.id)
         return NO_ESCALATION
+
+    def _matches(self, rule: EscalationRule, matcher: _Matcher, parts: list[Clause], situation: Situation) -> bool:
+        if situation.emotion in rule.unless_emotions:
+            return False
+        if rule.praise_needs_question and situation.emotion == "positive" and not any(c.question for c in parts):
+            return False
+        if rule.require_both and not any(i in rule.intents for i in situation.intents):
+            return False
+        said = [c for c in parts if matcher.mentions(c)]
+        if rule.claims_only and situation.emotion != "angry":  # a hostile question is a claim all the same
+            said = [c for c in said if not c.question]
+        if not said:
+            return False
+        if rule.amount == "high":
+            if situation.amount is None:
+                return any(self._full_value[rule.id].mentions(c) for c in said)
+            return situation.amount >= situation.high_value_yuan
+        return True
+
+
+class _Matcher:
+    """Patterns and regexes over compacted clauses, ignoring negated mentions."""
+
+    def __init__(self, patterns: Sequence[str], regex: Sequence[str]) -> None:
+        self._patterns = tuple(p for p in (compact(p) for p in patterns) if p)
+        self._regex = tuple(re.compile(r) for r in regex)
+
+    def mentions(self, clause: Clause) -> bool:
+        text = clause.text
+        for pattern in self._patterns:
+            start = text.find(pattern)
+            while start >= 0:
+                if not negated(text, start, start + len(pattern)):
+                    return True
+                start = text.find(pattern, start + 1)
+        return any(
+            not negated(text, m.start(), m.end()) for expression in self._regex for m in expression.finditer(text)
+        )

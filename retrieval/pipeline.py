@@ -18,10 +18,12 @@ from retrieval.artifact import load_artifact
 from retrieval.classify import classify
 from retrieval.compose import compose
 from retrieval.encoder import Encoder, configured_encoder
-from retrieval.ranking import rank, reasons
+from retrieval.ranking import Scored, rank, reasons
 from retrieval.serving import ServingIndex
 from retrieval.settings import ClassifierSettings, RankingWeights, RetrievalSettings
-from retrieval.types import Classification, MessageInput, SuggestResult
+from retrieval.types import Classification, MessageInput, SuggestionGroup, SuggestResult
+
+SECONDARY_TOP_K = 3  # suggestions shown for each further request of a turn
 
 
 class EmbeddingLRU:
@@ -88,14 +90,20 @@ class Assistant:
         ranked = rank(
             index, c, classified.search_vector, classified.entry_log_p, request.platform, self.weights, priors
         )
-        composed = compose(
-            ranked,
-            request.context,
-            index.checker,
-            request.top_k,
-            lambda item: reasons(index, item, c, request.platform, item.candidate.id in priors),
-        )
-        return SuggestResult(c, composed.suggestions, index.version, composed.dropped)
+
+        def explain(item: Scored) -> tuple[str, ...]:
+            return reasons(index, item, c, request.platform, item.candidate.id in priors)
+
+        deadline = c.escalation.respond_within_minutes if c.escalation.required else None
+        composed = compose(ranked, request.context, index.checker, request.top_k, explain, deadline)
+        groups = [SuggestionGroup(c.intent, composed.suggestions)]
+        dropped = list(composed.dropped)
+        for intent in c.secondary_intents:
+            own = [item for item in ranked if item.candidate.intents[0] == intent.id]
+            extra = compose(own, request.context, index.checker, min(request.top_k, SECONDARY_TOP_K), explain, deadline)
+            groups.append(SuggestionGroup(intent, extra.suggestions))
+            dropped += [d for d in extra.dropped if d not in dropped]
+        return SuggestResult(c, composed.suggestions, index.version, tuple(dropped), tuple(groups))
 
 
 def load_assistant(settings: RetrievalSettings, encoder: Encoder | None = None) -> Assistant:

@@ -66,9 +66,9 @@ def semantic_scores(index: ServingIndex, vector: np.ndarray) -> dict[str, float]
 
 
 def candidate_ids(index: ServingIndex, semantic: Mapping[str, float], c: Classification) -> list[str]:
-    """The nearest entries, then every entry of the predicted and alternative intents, without repeats."""
+    """The nearest entries, then every entry of the turn's requests and alternative intents, without repeats."""
     ids = sorted(semantic, key=semantic.get, reverse=True)[:SEMANTIC_CANDIDATES]
-    for intent in [c.intent.id, *(label for label, _ in c.intent.alternatives)]:
+    for intent in [*(i.id for i in c.intents), *(label for label, _ in c.intent.alternatives)]:
         ids += index.by_intent.get(intent, [])
     return list(dict.fromkeys(ids))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -11,9 +12,10 @@ from retrieval.artifact import LoadedArtifact
 from retrieval.classifier import EntryClassifier, HybridClassifier
 from retrieval.escalation import EscalationPolicy
 from scripts_library.compliance import ComplianceChecker
+from scripts_library.loader import rewriter
 from scripts_library.render import Rendered, render
-from scripts_library.schema import ComplianceFile, EscalationFile, FaqEntry, Script
-from scripts_library.text import normalize
+from scripts_library.schema import ComplianceFile, EscalationFile, FaqEntry, NormalizationFile, Script
+from scripts_library.text import Rewriter, canonical, compact, normalize
 
 
 @dataclass(frozen=True)
@@ -39,15 +41,15 @@ class Candidate:
         return Rendered(self.faq.answer if self.faq else "", ())
 
 
-def _candidate_from_script(script: Script) -> Candidate:
-    examples = tuple(normalize(e).text for e in script.examples)
+def _candidate_from_script(script: Script, rewrite: Rewriter) -> Candidate:
+    examples = tuple(normalize(e, rewrite).text for e in script.examples)
     return Candidate(
         script.id, "script", script.version, script.intents, script.emotions, script.platforms, examples, script=script
     )
 
 
-def _candidate_from_faq(entry: FaqEntry) -> Candidate:
-    examples = tuple(normalize(q).text for q in entry.questions)
+def _candidate_from_faq(entry: FaqEntry, rewrite: Rewriter) -> Candidate:
+    examples = tuple(normalize(q, rewrite).text for q in entry.questions)
     return Candidate(
         entry.id, "faq", entry.version, (entry.intent,), ("neutral",), entry.platforms, examples, faq=entry
     )
@@ -62,10 +64,15 @@ class ServingIndex:
         self.faiss = artifact.index
         self.rows = artifact.rows
         entries = artifact.entries
+        normalization = NormalizationFile.model_validate(entries.get("normalization", {"schema_version": 1}))
+        self.rewrite = rewriter(normalization)
+        self.follow_ups = frozenset(compact(f) for f in normalization.follow_ups)
+        neutral = sorted((canonical(p) for p in normalization.topic_neutral), key=len, reverse=True)
+        self._topic_neutral = re.compile("|".join(map(re.escape, neutral)) or "(?!)")
         scripts = [Script.model_validate(s) for s in entries["scripts"]]
         faqs = [FaqEntry.model_validate(f) for f in entries["faqs"]]
-        self.candidates: dict[str, Candidate] = {s.id: _candidate_from_script(s) for s in scripts}
-        self.candidates |= {f.id: _candidate_from_faq(f) for f in faqs}
+        self.candidates: dict[str, Candidate] = {s.id: _candidate_from_script(s, self.rewrite) for s in scripts}
+        self.candidates |= {f.id: _candidate_from_faq(f, self.rewrite) for f in faqs}
         self.by_intent: dict[str, list[str]] = {}
         for candidate in self.candidates.values():
             for intent in candidate.intents:
@@ -89,6 +96,10 @@ class ServingIndex:
             if candidate is not None and candidate.intents[0] in labels:
                 matrix[row, labels.index(candidate.intents[0])] = 1.0
         return matrix
+
+    def without_topic_neutral(self, text: str) -> str:
+        """``text`` without threats that say nothing about the topic (normalization.yaml ``topic_neutral``)."""
+        return self._topic_neutral.sub("", text)
 
     def entry_log_probabilities(self, vector: np.ndarray) -> np.ndarray | None:
         """The entry classifier's log-probabilities for a message vector (None without the classifier)."""

@@ -33,14 +33,16 @@ class RankingWeights(BaseModel):
 
 
 class ClassifierSettings(BaseModel):
-    """Thresholds applied on top of the calibrated classifiers."""
+    """Thresholds applied on top of the calibrated classifiers. ``other_below``, ``angry_at``, the traffic
+    share of angry messages, ``prior_strength`` and ``segment_min`` were chosen by ``python -m eval tune`` on
+    the tuning split only (eval/data/tune; see the README, "Choosing thresholds")."""
 
-    other_below: float = Field(0.25, description="below this top-intent confidence the intent is `other`")
-    angry_at: float = Field(0.22, description="emotion is `angry` when its probability reaches this")
+    other_below: float = Field(0.15, description="below this top-intent confidence the intent is `other`")
+    angry_at: float = Field(0.3, description="emotion is `angry` when its probability reaches this")
     emotion_traffic_share: dict[str, float] = Field(
         default_factory=lambda: {
             "neutral": 0.45,
-            "angry": 0.14,
+            "angry": 0.07,
             "anxious": 0.15,
             "dissatisfied": 0.15,
             "positive": 0.11,
@@ -52,6 +54,12 @@ class ClassifierSettings(BaseModel):
     history_turns: int = Field(2, ge=0, le=6, description="customer turns of history used for context")
     entry_intent_weight: float = Field(
         0.3, ge=0, le=1, description="exponent of the entry classifier's per-intent opinion in the intent (0 = off)"
+    )
+    segment_min: float = Field(
+        0.6, ge=0, le=1, description="a clause's own topic counts as a further request from this confidence"
+    )
+    high_value_yuan: float = Field(
+        500.0, gt=0, description="an order worth this much (元) makes a refund dispute high-value (escalation.yaml)"
     )
 
 

@@ -49,6 +49,14 @@ class Classification:
     # The intent model's own probabilities (history included, entry classifier not): what the ranker's intent
     # feature reads, since the entry classifier reaches the ranker through its own feature already.
     topic_probabilities: Mapping[str, float]
+    # Further requests in the same turn ("到哪了 顺便问下能开发票吗"), each with its own confidence.
+    secondary_intents: tuple[IntentResult, ...] = ()
+    handoff_requested: bool = False  # the customer asks for a person (转人工): routing, not an escalation
+
+    @property
+    def intents(self) -> tuple[IntentResult, ...]:
+        """Every request of the turn, the primary first."""
+        return (self.intent, *self.secondary_intents)
 
 
 @dataclass(frozen=True)
@@ -65,8 +73,17 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class SuggestionGroup:
+    """The suggestions for one request of the turn."""
+
+    intent: IntentResult
+    suggestions: tuple[Suggestion, ...]
+
+
+@dataclass(frozen=True)
 class SuggestResult:
     classification: Classification
-    suggestions: tuple[Suggestion, ...]
+    suggestions: tuple[Suggestion, ...]  # for the whole turn, best first (the primary request's group)
     index_version: str
     dropped: tuple[str, ...] = ()
+    groups: tuple[SuggestionGroup, ...] = ()  # one per request, the primary first

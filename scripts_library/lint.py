@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
@@ -11,8 +12,8 @@ from rapidfuzz import fuzz, process
 from scripts_library.compliance import ComplianceChecker, Violation
 from scripts_library.loader import Library, Problem
 from scripts_library.render import TemplateRejected, inspect_template, render
-from scripts_library.schema import Entry, FaqEntry, Script
-from scripts_library.text import compact
+from scripts_library.schema import Entry, EscalationFile, FaqEntry, Script
+from scripts_library.text import chinese_number, compact
 
 NEAR_DUPLICATE_SCORE = 95.0
 
@@ -24,10 +25,66 @@ def _from_violation(v: Violation, where: tuple[str, int], entry_id: str) -> Prob
     )
 
 
+_REPLY_PROMISE = re.compile(
+    r"(\d+|[一二两三四五六七八九十半]+)\s*个?\s*(分钟|小时|天|工作日)\s*内[^，。！；,.!;]{0,8}?(?:回复|答复|联系|回电|反馈)"
+)
+_MINUTES = {"分钟": 1, "小时": 60, "天": 1440, "工作日": 1440}
+
+
+def promised_reply_minutes(text: str) -> list[float]:
+    """Every "we reply within N" promise in a reply text, in minutes (30分钟内联系您, 2小时内给您回复)."""
+    found = []
+    for number, unit in _REPLY_PROMISE.findall(text):
+        value = 0.5 if number == "半" else float(number) if number.isdigit() else chinese_number(number)
+        if value:
+            found.append(value * _MINUTES[unit])
+    return found
+
+
+def _deadline_problems(script: Script, text: str, policy: EscalationFile) -> list[tuple[str, str, str]]:
+    """A reply sent with an escalation must promise the time the escalation's team answers in, no other."""
+    if script.escalation is None:
+        return []
+    hint = script.escalation
+    rule = next((r for r in policy.rules if r.team == hint.team), None)
+    if rule is None:
+        return [("escalation.unknown_team", f"escalation team {hint.team} is not in escalation.yaml", "use its team")]
+    problems = []
+    if rule.respond_within_minutes != hint.respond_within_minutes:
+        problems.append(
+            (
+                "escalation.deadline",
+                f"{hint.team} answers within {rule.respond_within_minutes} minutes (escalation.yaml), "
+                f"the script says {hint.respond_within_minutes}",
+                f"set respond_within_minutes: {rule.respond_within_minutes}",
+            )
+        )
+    for minutes in promised_reply_minutes(text):
+        if minutes != rule.respond_within_minutes:
+            problems.append(
+                (
+                    "escalation.promise",
+                    f"the reply promises an answer within {minutes:g} minutes, but {hint.team} answers within "
+                    f"{rule.respond_within_minutes}: the customer would be told two different deadlines",
+                    f"promise {_duration(rule.respond_within_minutes)}",
+                )
+            )
+    return problems
+
+
+def _duration(minutes: int) -> str:
+    return f"{minutes // 60}小时内" if minutes % 60 == 0 else f"{minutes}分钟内"
+
+
 def lint_script(
-    script: Script, checker: ComplianceChecker, where: tuple[str, int], intents: Iterable[str]
+    script: Script,
+    checker: ComplianceChecker,
+    where: tuple[str, int],
+    intents: Iterable[str],
+    policy: EscalationFile | None = None,
 ) -> list[Problem]:
-    """Problems of one script: template safety, variables, intents and compliance of its rendering."""
+    """Problems of one script: template safety, variables, intents, compliance of its rendering, and the
+    deadline it promises beside an escalation (``policy``)."""
     problems: list[Problem] = []
 
     def add(severity: str, code: str, message: str, hint: str = "") -> None:
@@ -54,6 +111,8 @@ def lint_script(
         add("warning", "template.unused", f"declared but unused variables: {', '.join(unused)}", "remove them")
     text = render(script.template, script.variables, {}).text
     problems.extend(_from_violation(v, where, script.id) for v in checker.check(text, script.emotions))
+    for code, message, hint in _deadline_problems(script, text, policy) if policy else ():
+        add("error", code, message, hint)
     return problems
 
 
@@ -84,7 +143,7 @@ def lint_entry(entry: Entry, library: Library, checker: ComplianceChecker | None
     checker = checker or ComplianceChecker(library.compliance)
     where = library.locations.get(entry.id, ("scripts_library", 1))
     if isinstance(entry, Script):
-        return lint_script(entry, checker, where, library.intent_ids)
+        return lint_script(entry, checker, where, library.intent_ids, library.escalation)
     return lint_faq(entry, checker, where, library.intent_ids)
 
 

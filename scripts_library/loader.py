@@ -23,14 +23,17 @@ from scripts_library.schema import (
     FaqEntry,
     Intent,
     IntentFile,
+    NormalizationFile,
     Script,
 )
+from scripts_library.text import Rewrite, Rewriter
 from scripts_library.yaml_lines import YAMLError, line_of, load_with_lines
 
 INTENTS_FILE = "intents.yaml"
 EMOTIONS_FILE = "emotions.yaml"
 COMPLIANCE_FILE = "compliance.yaml"
 ESCALATION_FILE = "escalation.yaml"
+NORMALIZATION_FILE = "normalization.yaml"
 SCRIPTS_DIR = "scripts"
 FAQ_DIR = "faq"
 
@@ -75,12 +78,18 @@ class Library:
     faqs: tuple[FaqEntry, ...]
     compliance: ComplianceFile
     escalation: EscalationFile
+    normalization: NormalizationFile
     locations: dict[str, tuple[str, int]] = field(default_factory=dict)
     content_hash: str = ""
 
     @property
     def intent_ids(self) -> tuple[str, ...]:
         return tuple(i.id for i in self.intents)
+
+    @cached_property
+    def rewrite(self) -> Rewriter:
+        """The library's shorthand table, ready to pass to ``normalize``."""
+        return rewriter(self.normalization)
 
     def script(self, script_id: str) -> Script:
         entry = self.entry(script_id)
@@ -222,13 +231,16 @@ def load_library(root: Path) -> Library:
     emotions = _load_single(root / EMOTIONS_FILE, root, EmotionFile, problems)
     compliance = _load_single(root / COMPLIANCE_FILE, root, ComplianceFile, problems)
     escalation = _load_single(root / ESCALATION_FILE, root, EscalationFile, problems)
+    normalization = _load_single(root / NORMALIZATION_FILE, root, NormalizationFile, problems)
     script_files = sorted((root / SCRIPTS_DIR).glob("*.yaml"))
     faq_files = sorted((root / FAQ_DIR).glob("*.yaml"))
     scripts = [s for p in script_files for s in _load_entries(p, root, "scripts", Script, problems, locations)]
     faqs = [f for p in faq_files for f in _load_entries(p, root, "faq", FaqEntry, problems, locations)]
     if problems:
         raise LibraryError(problems)
-    files = [root / INTENTS_FILE, root / EMOTIONS_FILE, root / COMPLIANCE_FILE, root / ESCALATION_FILE]
+    files = [
+        root / name for name in (INTENTS_FILE, EMOTIONS_FILE, COMPLIANCE_FILE, ESCALATION_FILE, NORMALIZATION_FILE)
+    ]
     return Library(
         root=root,
         intents=intents.intents,
@@ -237,6 +249,11 @@ def load_library(root: Path) -> Library:
         faqs=tuple(faqs),
         compliance=compliance,
         escalation=escalation,
+        normalization=normalization,
         locations=locations,
         content_hash=_content_hash(files + script_files + faq_files, root),
     )
+
+
+def rewriter(normalization: NormalizationFile) -> Rewriter:
+    return Rewriter([Rewrite(r.text, r.means, r.latin, r.not_after) for r in normalization.rewrites])

@@ -189,6 +189,28 @@ class FaqEntry(FaqContent, Reviewed):
 Entry = Script | FaqEntry
 
 
+class RewriteEntry(Strict):
+    text: str = Field(min_length=1, max_length=20)
+    means: str = Field(min_length=1, max_length=20)
+    latin: bool = False
+    not_after: str = ""
+
+    @model_validator(mode="after")
+    def _latin_is_latin(self) -> RewriteEntry:
+        if self.latin and not re.fullmatch(r"[A-Za-z]+", self.text):
+            raise ValueError(f"latin: true needs a Latin token, not {self.text!r}")
+        return self
+
+
+class NormalizationFile(Strict):
+    """Buyers' shorthand spelled out before classification, and the turns that only make sense with history."""
+
+    schema_version: Literal[1]
+    rewrites: tuple[RewriteEntry, ...] = ()
+    follow_ups: tuple[str, ...] = ()
+    topic_neutral: tuple[str, ...] = ()  # threats that say nothing about the topic: the intent is read without them
+
+
 class IntentFile(Strict):
     schema_version: Literal[1]
     intents: tuple[Intent, ...] = Field(min_length=1)
@@ -237,23 +259,38 @@ class ComplianceFile(Strict):
 
 
 class EscalationRule(Strict):
-    """Escalate when the intent is one of ``intents`` and/or the message contains a pattern."""
+    """When to hand a conversation to a team: a pattern in the message (not negated), and optionally a topic,
+    a claim rather than a question, a mood, and an amount. See escalation.yaml for the policy in words."""
 
     id: str
     team: str
     reason: str
     respond_within_minutes: int = Field(gt=0)
-    intents: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
+    regex: tuple[str, ...] = ()
+    intents: tuple[str, ...] = ()  # with ``require_both``: the topic must be one of these too
     require_both: bool = False
+    claims_only: bool = False  # a calm question about it ("真的假一赔十吗") is not a claim
+    unless_emotions: tuple[EmotionId, ...] = ()  # a compliment is not a complaint
+    praise_needs_question: bool = False  # a positive message counts only when it also asks for something
+    amount: Literal["any", "high"] = "any"  # high: the order's amount reaches the high-value threshold
+    full_value_patterns: tuple[str, ...] = ()  # with amount high and no amount known: these still count
 
     @model_validator(mode="after")
     def _has_condition(self) -> EscalationRule:
-        if not (self.intents or self.patterns):
-            raise ValueError("an escalation rule needs intents or patterns")
+        if not (self.patterns or self.regex):
+            raise ValueError("an escalation rule needs patterns or regex: a topic alone never escalates")
+        if self.require_both and not self.intents:
+            raise ValueError("require_both needs intents")
+        for expression in self.regex:
+            try:
+                re.compile(expression)
+            except re.error as exc:
+                raise ValueError(f"bad regex {expression!r}: {exc}") from exc
         return self
 
 
 class EscalationFile(Strict):
     schema_version: Literal[1]
     rules: tuple[EscalationRule, ...] = Field(min_length=1)
+    handoff_patterns: tuple[str, ...] = ()  # the customer asks for a person: a routing hint, not an escalation

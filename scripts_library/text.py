@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -101,15 +102,79 @@ def _dedupe_segments(text: str) -> tuple[str, int]:
     return " ".join(kept), len(segments) - len(kept)
 
 
-def normalize(raw: str) -> NormalizedMessage:
-    """Canonicalise one customer turn; strip boilerplate and PII; keep punctuation signals."""
+_CHINESE_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CHINESE_UNITS = {"十": 10, "百": 100, "千": 1_000}
+
+
+def chinese_number(text: str) -> int | None:
+    """三千 → 3000, 两百五 → 250, 一万二千 → 12000; None when it is not a number."""
+    total, section, digit = 0, 0, 0
+    for char in text:
+        if char in _CHINESE_DIGITS:
+            digit = _CHINESE_DIGITS[char]
+        elif char in _CHINESE_UNITS:
+            section += (digit or 1) * _CHINESE_UNITS[char]
+            digit = 0
+        elif char == "万":
+            total += (section + digit) * 10_000
+            section, digit = 0, 0
+        else:
+            return None
+    value = total + section + digit
+    return value or None
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """One shorthand buyers type and what it means: ``tk`` → ``退款``, ``米有`` → ``没有``.
+
+    ``latin`` entries match only as a whole Latin token (``tk`` in "tk了吗", not inside "stock");
+    ``not_after`` lists characters that must not come right before the match ("1.8米有吗" keeps its 米有).
+    """
+
+    source: str
+    target: str
+    latin: bool = False
+    not_after: str = ""
+
+
+class Rewriter:
+    """Applies a table of rewrites in one pass, longest source first."""
+
+    def __init__(self, rewrites: Sequence[Rewrite]) -> None:
+        self._by_source = {canonical(r.source): r for r in rewrites}
+        alternatives = []
+        for source in sorted(self._by_source, key=len, reverse=True):
+            escaped = re.escape(source)
+            alternatives.append(f"(?<![a-z]){escaped}(?![a-z])" if self._by_source[source].latin else escaped)
+        self._pattern = re.compile("|".join(alternatives)) if alternatives else None
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+
+        def replace(match: re.Match[str]) -> str:
+            rewrite = self._by_source[match.group(0)]
+            before = text[match.start() - 1] if match.start() else ""
+            if before and before in rewrite.not_after:
+                return match.group(0)
+            return rewrite.target
+
+        return self._pattern.sub(replace, text)
+
+
+NO_REWRITES = Rewriter(())
+
+
+def normalize(raw: str, rewrite: Rewriter = NO_REWRITES) -> NormalizedMessage:
+    """Canonicalise one customer turn; strip boilerplate and PII; spell out shorthand; keep punctuation signals."""
     text = canonical(raw)
     extracted = extract_pii(text)
     text = _CLICK_PREFIX.sub("", text)
     text = _BOILERPLATE.sub(" ", text)
     text = _SYSTEM_TOKEN.sub(" ", text)
     text = _LOG_MASK.sub(lambda m: f"[{m.group(1)}]", text)
-    text = redact(text)
+    text = rewrite(redact(text))
     exclamations = text.count("!")
     questions = text.count("?")
     text = _EXCLAIM_RUN.sub("!!", text)

@@ -46,6 +46,9 @@ def test_suggest_happy_path(client, built_index):
     assert body["took_ms"] > 0 and body["request_id"] == response.headers["x-request-id"]
     first = body["suggestions"][0]
     assert first["text"] and "{{" not in first["text"] and first["reasons"]
+    assert body["intents"][0]["id"] == body["intent"]["id"] and body["handoff_requested"] is False
+    assert body["groups"][0]["intent"]["id"] == body["intent"]["id"]
+    assert body["groups"][0]["suggestions"] == body["suggestions"]
 
 
 def test_suggest_renders_context_and_lists_missing_variables(client):

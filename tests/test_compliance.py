@@ -86,3 +86,22 @@ def test_shipped_library_has_no_lint_errors():
 
     problems = lint_library(load_library(LIBRARY))
     assert [p.format() for p in problems if p.severity == "error"] == []
+
+
+def test_a_reply_beside_an_escalation_promises_its_deadline_and_no_other(library_copy):
+    from scripts_library import workflow
+    from scripts_library.lint import lint_entry, promised_reply_minutes
+    from scripts_library.workflow import Actor
+    from tests.fakes import RecordingAudit
+
+    assert promised_reply_minutes("会在2小时内给您回复，48小时内处理完毕") == [120.0]
+    assert promised_reply_minutes("30分钟内会有专人联系您") == [30.0] and promised_reply_minutes("您好") == []
+    library = load_library(library_copy)
+    script = library.script("complaint_service.agent_attitude")  # comes with 品控组, 30 minutes
+    two_hours = script.model_copy(update={"template": script.template.replace("30分钟内", "2小时内")})
+    codes = {p.code for p in lint_entry(two_hours, library) if p.severity == "error"}
+    assert codes == {"escalation.promise"}
+    content = two_hours.content()
+    workflow.save(library_copy, script.id, content, Actor("培训组-测试"), RecordingAudit())
+    with pytest.raises(workflow.EditRefused, match="two different deadlines"):
+        workflow.submit(library_copy, script.id, Actor("培训组-测试"), RecordingAudit())

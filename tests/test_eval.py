@@ -26,7 +26,8 @@ def test_ci_gate_passes_and_report_embeds_its_plots(assistant, tmp_path):
     report = (result.path / "report.html").read_text(encoding="utf-8")
     parser = _Images()
     parser.feed(report)
-    assert len(parser.images) == 4 and all(src.startswith("data:image/png;base64,") for src in parser.images)
+    assert len(parser.images) == 8  # 4 plots for each classified set
+    assert all(src.startswith("data:image/png;base64,") for src in parser.images)
     assert (result.path / "metrics.json").is_file() and (result.path / "predictions.jsonl").stat().st_size > 0
     comparison = compare(result.path, result.path)
     assert comparison["paired"] and not any(p["regression"] for p in comparison["paired"])
@@ -41,9 +42,19 @@ def test_gate_fails_below_a_floor():
             "emotion": {"per_class": {"angry": {"recall": 1.0}}},
         },
         "suggestion": {"hit@3": 0.9, "compliance_violations": 2},
+        "blind": {
+            "intent": {"accuracy": 0.9},
+            "emotion": {"macro_f1": 0.8, "per_class": {"angry": {"recall": 0.95}}, "angry_precision": 0.9},
+            "escalation": {"recall": 0.9, "precision": 0.9},
+        },
     }
+    metrics["blind"]["emotion"]["neutral_as_angry"] = 0.2
     failures = check_gate(metrics, gate)
-    assert len(failures) == 2 and "macro_f1" in failures[0] and "compliance_violations" in failures[1]
+    assert [f.split(" = ")[0] for f in failures] == [
+        "classification.intent.macro_f1",
+        "suggestion.compliance_violations",
+        "blind.emotion.neutral_as_angry",
+    ]
 
 
 def test_a_non_compliant_script_in_the_index_fails_the_gate(served, encoder, tmp_path):

@@ -1,0 +1,44 @@
+"""Money amounts in a customer's message ("3999买的", "三千多的相机", "¥1,299", "5000多的包") and in the
+order context the console sends, for rules that depend on an order's value."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from scripts_library.text import chinese_number
+
+_DIGITS = r"\d[\d,]*(?:\.\d+)?"
+_CURRENCY_BEFORE = re.compile(rf"[¥￥]\s*({_DIGITS})")
+_CURRENCY_AFTER = re.compile(rf"({_DIGITS})\s*(万|千|k|w)?\s*多?\s*(?:元|块|rmb|圆)", re.IGNORECASE)
+_BOUGHT_FOR = re.compile(rf"(?<![\d.])({_DIGITS})\s*(万|千)?\s*多?\s*(?:买的|的)")  # 3999买的, 899的耳机
+_CHINESE = re.compile(r"([零一二两三四五六七八九十百千万]+)\s*多?\s*(?:元|块|买的|的)")
+_UNIT = {"万": 10_000, "w": 10_000, "千": 1_000, "k": 1_000}
+CONTEXT_KEYS = ("order_amount", "refund_amount", "amount", "price", "total")
+SMALLEST_BOUGHT_FOR = 50  # "3的" or "12的" are quantities and sizes far more often than prices
+
+
+def _number(digits: str, unit: str | None) -> float:
+    return float(digits.replace(",", "")) * _UNIT.get((unit or "").lower(), 1)
+
+
+def amounts_in(text: str) -> list[float]:
+    """Every amount of money the text states, in 元."""
+    found = [_number(m.group(1), None) for m in _CURRENCY_BEFORE.finditer(text)]
+    found += [_number(m.group(1), m.group(2)) for m in _CURRENCY_AFTER.finditer(text)]
+    bought = [_number(m.group(1), m.group(2)) for m in _BOUGHT_FOR.finditer(text)]
+    found += [value for value in bought if value >= SMALLEST_BOUGHT_FOR]
+    found += [float(value) for m in _CHINESE.finditer(text) if (value := chinese_number(m.group(1)))]
+    return found
+
+
+def order_amount(texts: list[str], context: Mapping[str, object]) -> float | None:
+    """The largest amount stated in the texts or given by the order context; None when nothing says."""
+    found = [value for text in texts for value in amounts_in(text)]
+    for key in CONTEXT_KEYS:
+        value = context.get(key)
+        try:
+            found.append(float(str(value).replace(",", "").lstrip("¥￥")))
+        except ValueError:
+            continue
+    return max(found) if found else None

@@ -1,0 +1,111 @@
+"""The shipped escalation policy, rule by rule: what escalates, to whom, and what must not (no model needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.amounts import amounts_in, order_amount
+from retrieval.escalation import EscalationPolicy, Situation, clauses, negated
+from scripts_library.loader import load_library
+from tests.conftest import LIBRARY
+
+
+@pytest.fixture(scope="module")
+def policy() -> EscalationPolicy:
+    return EscalationPolicy(load_library(LIBRARY).escalation)
+
+
+CASES = [
+    # (message, topic intents, emotion, amount from the order context, team or None)
+    ("我有30个号每个都领了新人券，怎么都用不了", ["coupon_points"], "dissatisfied", None, "风控组"),
+    ("我是职业打假的 你们这款一件赔十", ["counterfeit_claim"], "angry", None, "风控组"),
+    ("买30个能便宜点吗", ["promotion_rules"], "neutral", None, None),
+    ("再不退款我就打12315", ["refund_progress"], "angry", None, "客服主管"),
+    ("不给退我就发微博曝光你们", ["return_exchange"], "angry", None, "客服主管"),
+    ("我不会去12315的 放心", ["refund_progress"], "neutral", None, None),
+    ("曝光啥的我不搞 你们看着办", ["refund_progress"], "dissatisfied", None, None),
+    ("这根本不是正品 logo都歪了", ["counterfeit_claim"], "angry", None, "品控组"),
+    ("你们卖假货！！", ["counterfeit_claim"], "angry", None, "品控组"),
+    ("这是正品吗", ["product_inquiry"], "neutral", None, None),
+    ("不是假货吧 我就问问", ["counterfeit_claim"], "neutral", None, None),
+    ("真的假一赔十吗", ["counterfeit_claim"], "neutral", None, None),
+    ("放假的时候能发货吗", ["shipping_urge"], "neutral", None, None),
+    ("你们客服态度太差了 我要投诉", ["complaint_service"], "angry", None, "品控组"),
+    ("你们客服是机器人吗 听不懂人话？", ["complaint_service"], "angry", None, "品控组"),
+    ("这次客服态度很好必须表扬一下", ["complaint_service"], "positive", None, None),
+    ("投诉多久有结果", ["complaint_service"], "neutral", None, None),
+    ("没事 我不会投诉的 放心", ["complaint_service"], "neutral", None, None),
+    ("我要转人工", ["greeting_thanks"], "neutral", None, None),
+    ("899的耳机退货被拒我不接受必须给我退", ["return_exchange"], "angry", None, "售后主管"),
+    ("电视收到屏幕就裂了 3999买的 我要全额退款", ["quality_issue"], "dissatisfied", None, "售后主管"),
+    ("我要全额退款", ["refund_progress"], "angry", None, "售后主管"),
+    ("我要退全款", ["return_exchange"], "angry", 3999.0, "售后主管"),
+    ("我要退全款", ["return_exchange"], "angry", 20.0, None),
+    ("15块的拖鞋 必须给我退", ["return_exchange"], "angry", None, None),
+    ("全额退款的话来回运费谁出", ["return_exchange"], "neutral", None, "售后主管"),
+    ("空调什么时候来安装", ["installation_repair"], "neutral", None, "品牌服务"),
+    ("冷氣幾時來裝", ["installation_repair"], "anxious", None, "品牌服务"),
+    ("台灯坏了能修吗", ["installation_repair"], "neutral", None, None),
+    ("装空调的师傅很专业 点赞", ["installation_repair"], "positive", None, None),
+    ("冰箱收到了很漂亮 什么时候有师傅上门呀", ["installation_repair"], "positive", None, "品牌服务"),
+    ("百亿补贴的是不是假货啊 味道不对", ["counterfeit_claim"], "angry", None, "品控组"),
+    ("空调滤网多久洗一次", ["product_inquiry"], "neutral", None, None),
+]
+
+
+@pytest.mark.parametrize(("message", "intents", "emotion", "context_amount", "team"), CASES)
+def test_each_rule_fires_where_it_should_and_nowhere_else(policy, message, intents, emotion, context_amount, team):
+    context = {"order_amount": context_amount} if context_amount is not None else {}
+    situation = Situation(intents, emotion, order_amount([message], context), high_value_yuan=500.0)
+    decision = policy.decide(message, situation)
+    assert (decision.team if decision.required else None) == team
+
+
+def test_the_high_value_threshold_is_a_setting(policy):
+    message = "899的耳机退货被拒 必须给我退"
+    assert policy.decide(message, Situation(["return_exchange"], "angry", 899.0, 500.0)).required
+    assert not policy.decide(message, Situation(["return_exchange"], "angry", 899.0, 1000.0)).required
+
+
+def test_asking_for_a_person_is_a_routing_hint_not_an_escalation(policy):
+    assert policy.handoff_requested("你好 我要转人工") and policy.handoff_requested("人工客服在吗")
+    assert not policy.handoff_requested("不用转人工 我自己看看") and not policy.handoff_requested("发票怎么开")
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern", "denied"),
+    [
+        ("我不会投诉的", "投诉", True),
+        ("不是假货吧", "假货", True),
+        ("曝光啥的我不搞", "曝光", True),
+        ("没投诉", "投诉", True),
+        ("我要投诉", "投诉", False),
+        ("不给退我就曝光你们", "曝光", False),
+    ],
+)
+def test_negation_looks_just_around_the_mention(text, pattern, denied):
+    start = text.index(pattern)
+    assert negated(text, start, start + len(pattern)) is denied
+
+
+def test_clauses_know_a_question_from_a_claim():
+    assert [(c.text, c.question) for c in clauses("真的假一赔十吗？ 假一赔十 现在就赔!")] == [
+        ("真的假一赔十吗", True),
+        ("假一赔十", False),
+        ("现在就赔", False),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "amounts"),
+    [
+        ("3999买的", [3999.0]),
+        ("三千多的相机", [3000.0]),
+        ("¥1,299", [1299.0]),
+        ("花了2万块", [20000.0]),
+        ("15块的拖鞋", [15.0]),
+        ("1.8米的床 30个号 165穿M", []),
+    ],
+)
+def test_amounts_are_read_from_how_customers_write_them(text, amounts):
+    assert amounts_in(text) == amounts

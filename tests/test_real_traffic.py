@@ -1,0 +1,57 @@
+"""How the real model and index treat the shapes of real traffic (../shared/domain/real_traffic.md).
+
+Patterns, not the evaluation sets' texts: shorthand, requests with polite or angry tails, two requests in
+one turn, follow-ups that need the conversation, calm questions with "hot" words.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.types import MessageInput, Turn
+
+
+def classify(assistant, message: str, history: tuple[Turn, ...] = ()):
+    return assistant.classify(MessageInput(message, history))
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("fh了吗", "shipping_urge"),
+        ("tk啥时候到账", "refund_progress"),
+        ("电子fp在哪下载", "invoice"),
+        ("快递到哪了 谢谢啦", "logistics_tracking"),
+        ("在吗 发票怎么开", "invoice"),
+        ("再不退款我就去投诉你们", "refund_progress"),
+    ],
+)
+def test_the_request_decides_the_intent_not_its_decoration(assistant, message, intent):
+    assert classify(assistant, message).intent.id == intent
+
+
+def test_two_requests_in_one_turn_are_both_returned(assistant):
+    result = classify(assistant, "快递到哪了 顺便问下能开发票吗")
+    assert [i.id for i in result.intents][:2] == ["logistics_tracking", "invoice"]
+    suggested = assistant.suggest(MessageInput("快递到哪了 顺便问下能开发票吗"))
+    assert [g.intent.id for g in suggested.groups] == ["logistics_tracking", "invoice"]
+    assert all(s.intent == "invoice" for s in suggested.groups[1].suggestions) and suggested.groups[1].suggestions
+
+
+@pytest.mark.parametrize("follow_up", ["是的", "好吧", "那怎么办", "[订单x]"])
+def test_a_follow_up_takes_the_conversations_topic(assistant, follow_up):
+    history = (Turn("customer", "我想退货 衣服大了"), Turn("agent", "亲，是要退货对吗？"))
+    assert classify(assistant, follow_up, history).intent.id == "return_exchange"
+
+
+CALM_WITH_HOT_WORDS = ["你们家会员怎么升级", "退款流程是怎样的", "客服几点下班", "别家卖得便宜点 能便宜吗"]
+
+
+@pytest.mark.parametrize("message", CALM_WITH_HOT_WORDS)
+def test_calm_questions_with_hot_words_are_not_angry(assistant, message):
+    assert classify(assistant, message).emotion.id != "angry"
+
+
+def test_asking_for_a_person_is_reported_without_escalating(assistant):
+    result = classify(assistant, "你好 我要转人工")
+    assert result.handoff_requested and not result.escalation.required
