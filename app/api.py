@@ -14,6 +14,8 @@ from app.errors import ApiError
 from app.schemas import (
     ClassifyRequest,
     ClassifyResponse,
+    CorrectionRequest,
+    CorrectionResponse,
     EmotionOut,
     ErrorResponse,
     EscalationOut,
@@ -31,7 +33,14 @@ from app.schemas import (
     SuggestResponse,
 )
 from app.service import Service
-from app.store import FeedbackRecord, StoreUnavailable, SuggestionRecord, UnknownRequest
+from app.store import (
+    CorrectionRecord,
+    FeedbackRecord,
+    NotSuggested,
+    StoreUnavailable,
+    SuggestionRecord,
+    UnknownRequest,
+)
 from retrieval.artifact import ArtifactError
 from retrieval.types import Classification, IntentResult, MessageInput, Suggestion, SuggestResult, Turn
 from scripts_library.text import redact
@@ -222,6 +231,10 @@ def feedback(body: FeedbackRequest, request: Request, response: Response) -> Fee
         feedback_id, created = service.store.record_feedback(record)
     except UnknownRequest as exc:
         raise ApiError(404, "unknown_request", "no suggestion was issued with this request_id") from exc
+    except NotSuggested as exc:
+        raise ApiError(
+            422, "not_suggested", f"{body.script_id} was not among the suggestions of this request; send its script_id"
+        ) from exc
     except StoreUnavailable as exc:
         log.error("feedback for %s not stored: %s", body.request_id, exc)
         raise ApiError(503, "store_unavailable", "feedback cannot be saved right now; retry later") from exc
@@ -231,6 +244,35 @@ def feedback(body: FeedbackRequest, request: Request, response: Response) -> Fee
     else:
         response.status_code = 200
     return FeedbackResponse(feedback_id=feedback_id, created=created)
+
+
+@router.post(
+    "/v1/corrections",
+    response_model=CorrectionResponse,
+    status_code=201,
+    tags=["assistant"],
+    responses=ERRORS | {404: {"model": ErrorResponse, "description": "unknown request_id"}},
+    dependencies=AGENT,
+)
+def correct(body: CorrectionRequest, request: Request, response: Response) -> CorrectionResponse:
+    """The agent's intent and/or emotion for a request the assistant got wrong: a proposed training example
+    that trainers review (and an approver may add to the library). Repeating it updates it."""
+    service = _service(request)
+    known = service.assistant.index.intent_names
+    if body.intent is not None and body.intent not in known:
+        raise ApiError(422, "unknown_intent", f"{body.intent} is not an intent; use one of: {', '.join(known)}")
+    agent = body.agent_id or request.state.principal.name
+    try:
+        correction_id, created = service.store.record_correction(
+            CorrectionRecord(body.request_id, body.intent, body.emotion, agent)
+        )
+    except UnknownRequest as exc:
+        raise ApiError(404, "unknown_request", "no suggestion was issued with this request_id") from exc
+    except StoreUnavailable as exc:
+        raise ApiError(503, "store_unavailable", "the correction cannot be saved right now; retry later") from exc
+    if not created:
+        response.status_code = 200
+    return CorrectionResponse(correction_id=correction_id, created=created)
 
 
 @router.post("/v1/admin/reload", response_model=ReloadResponse, responses=ERRORS, tags=["admin"], dependencies=TRAINER)

@@ -192,3 +192,32 @@ class FeedbackRequest(ApiModel):
 class FeedbackResponse(ApiModel):
     feedback_id: int
     created: bool = Field(description="false when the same feedback was already recorded (idempotent)")
+
+
+class CorrectionRequest(ApiModel):
+    """The agent's reading of a request the assistant got wrong; at least one of intent and emotion."""
+
+    request_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+    intent: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    emotion: EmotionId | None = None
+    agent_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"request_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "intent": "shipping_urge", "emotion": "anxious"}
+            ]
+        },
+    )
+
+    @model_validator(mode="after")
+    def _something_corrected(self) -> CorrectionRequest:
+        if self.intent is None and self.emotion is None:
+            raise ValueError("give the correct intent, the correct emotion, or both")
+        return self
+
+
+class CorrectionResponse(ApiModel):
+    correction_id: int
+    created: bool = Field(description="false when this agent had already corrected this request (updated)")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
 
 import faiss
 
@@ -16,6 +15,7 @@ from indexer.build import build_index, prepare_index
 from retrieval.artifact import ArtifactError, current_version, load_artifact, publish
 from retrieval.encoder import Encoder, configured_encoder
 from retrieval.pipeline import Assistant, load_assistant
+from retrieval.ranking import NO_FEEDBACK, Priors
 from retrieval.serving import ServingIndex
 from scripts_library.loader import load_library
 
@@ -31,7 +31,7 @@ class Service:
         self.assistant = assistant
         self.store = store
         self.metrics = metrics
-        self.priors: Mapping[str, float] = {}  # agents' pick rates, replaced whole on every refresh
+        self.priors: Priors = NO_FEEDBACK  # agents' pick rates, replaced whole on every refresh
         self._reload_lock = threading.Lock()
         self._publish_lock = threading.Lock()
         self._retrain_guard = threading.Lock()
@@ -73,7 +73,7 @@ class Service:
     def refresh_priors(self) -> None:
         """Re-read pick rates from the shared store so every replica ranks alike."""
         try:
-            self.priors = self.store.pick_rates()
+            self.priors = Priors(self.store.feedback_counts())
         except Exception as exc:  # a store outage must not stop suggestions
             log.warning("could not refresh ranking priors: %s", exc.__class__.__name__)
 

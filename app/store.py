@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from app.migrate import upgrade
+from retrieval.ranking import FeedbackCounts
 from scripts_library.workflow import AuditRecord
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,10 @@ class StoreUnavailable(RuntimeError):
 
 class UnknownRequest(LookupError):
     """Feedback names a request_id that this service never issued."""
+
+
+class NotSuggested(ValueError):
+    """Feedback names a script that was not among the suggestions of its request."""
 
 
 class Base(DeclarativeBase):
@@ -86,6 +91,48 @@ class AuditEntry(Base):
     diff: Mapped[str | None] = mapped_column(Text)
     snapshot: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Correction(Base):
+    """An agent's correction of a request's intent or emotion: a proposed training example for the trainers."""
+
+    __tablename__ = "corrections"
+    __table_args__ = (UniqueConstraint("request_id", "agent_id", name="uq_correction_once"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(32), index=True)
+    message: Mapped[str] = mapped_column(Text)  # redacted, from the suggestion log
+    predicted_intent: Mapped[str] = mapped_column(String(40))
+    predicted_emotion: Mapped[str] = mapped_column(String(20))
+    intent: Mapped[str | None] = mapped_column(String(40))  # the agent's intent, when corrected
+    emotion: Mapped[str | None] = mapped_column(String(20))  # the agent's emotion, when corrected
+    agent_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10), index=True)  # pending, accepted, dismissed
+    reviewer: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class CorrectionRecord:
+    request_id: str
+    intent: str | None
+    emotion: str | None
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class CorrectionView:
+    id: int
+    request_id: str
+    message: str
+    predicted_intent: str
+    predicted_emotion: str
+    intent: str | None
+    emotion: str | None
+    agent_id: str
+    status: str
+    reviewer: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -218,14 +265,25 @@ class Store:
     def _find_request(self, session: Session, request_id: str) -> SuggestionLog | None:
         return session.get(SuggestionLog, request_id)
 
+    def _logged_request(self, session: Session, request_id: str) -> SuggestionLog:
+        """The logged request (after writing queued log rows, so a just-issued request is found)."""
+        logged = self._find_request(session, request_id)
+        if logged is None:
+            self.flush()
+            logged = self._find_request(session, request_id)
+        if logged is None:
+            raise UnknownRequest(request_id)
+        return logged
+
     def record_feedback(self, record: FeedbackRecord) -> tuple[int, bool]:
-        """Store feedback durably; returns (row id, created). Repeating the same feedback is a no-op."""
+        """Store feedback durably; returns (row id, created). Repeating the same feedback is a no-op.
+
+        Refused when the request was never issued, or names a script its suggestions did not include."""
         try:
             with self._sessions() as session:
-                if self._find_request(session, record.request_id) is None:
-                    self.flush()
-                    if self._find_request(session, record.request_id) is None:
-                        raise UnknownRequest(record.request_id)
+                logged = self._logged_request(session, record.request_id)
+                if record.script_id and record.script_id not in json.loads(logged.suggested):
+                    raise NotSuggested(record.script_id)
                 existing = self._existing_feedback(session, record)
                 if existing is not None:
                     return existing, False
@@ -257,6 +315,55 @@ class Store:
             )
         )
 
+    # -- agents' corrections ------------------------------------------------------------------------
+    def record_correction(self, record: CorrectionRecord) -> tuple[int, bool]:
+        """Store an agent's intent/emotion correction of a request; repeating it updates it (id, created)."""
+        try:
+            with self._sessions() as session:
+                logged = self._logged_request(session, record.request_id)
+                row = session.scalar(
+                    select(Correction).where(
+                        Correction.request_id == record.request_id, Correction.agent_id == record.agent_id
+                    )
+                )
+                created = row is None
+                if created:
+                    row = Correction(
+                        request_id=record.request_id,
+                        message=logged.message,
+                        predicted_intent=logged.intent,
+                        predicted_emotion=logged.emotion,
+                        agent_id=record.agent_id,
+                        status="pending",
+                        created_at=datetime.now(UTC),
+                    )
+                    session.add(row)
+                row.intent, row.emotion = record.intent, record.emotion
+                session.commit()
+                return row.id, created
+        except OperationalError as exc:
+            raise StoreUnavailable(str(exc.orig).split("\n")[0]) from exc
+
+    def corrections(self, status: str | None = "pending", limit: int = 200) -> list[CorrectionView]:
+        """Agents' corrections, newest first (``status`` None: all)."""
+        query = select(Correction).order_by(Correction.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(Correction.status == status)
+        with self._sessions() as session:
+            return [_correction_view(r) for r in session.scalars(query).all()]
+
+    def resolve_correction(self, correction_id: int, status: str, reviewer: str) -> CorrectionView:
+        """Mark a correction accepted (its example went into the library) or dismissed, by ``reviewer``."""
+        try:
+            with self._sessions.begin() as session:
+                row = session.get(Correction, correction_id)
+                if row is None:
+                    raise LookupError(f"no correction {correction_id}")
+                row.status, row.reviewer, row.reviewed_at = status, reviewer, datetime.now(UTC)
+                return _correction_view(row)
+        except OperationalError as exc:
+            raise StoreUnavailable(str(exc.orig).split("\n")[0]) from exc
+
     # -- audit trail --------------------------------------------------------------------------
     def record_audit(self, record: AuditRecord) -> int:
         """Append a workflow transition; returns its id once committed."""
@@ -285,21 +392,21 @@ class Store:
             return _audit_view(row) if row else None
 
     # -- ranking priors ------------------------------------------------------------------------
-    def pick_rates(self, prior_weight: float = 5.0, prior_rate: float = 0.5) -> dict[str, float]:
-        """Smoothed share of feedback on each script that was a pick or an edit (edits count half)."""
+    def feedback_counts(self) -> dict[tuple[str, str], FeedbackCounts]:
+        """Picks, edits and rejections per (script, intent of the request it was suggested for)."""
         with self._sessions() as session:
             rows = session.execute(
-                select(Feedback.script_id, Feedback.action, func.count()).group_by(Feedback.script_id, Feedback.action)
+                select(Feedback.script_id, SuggestionLog.intent, Feedback.action, func.count())
+                .join(SuggestionLog, SuggestionLog.request_id == Feedback.request_id)
+                .where(Feedback.script_id != "")
+                .group_by(Feedback.script_id, SuggestionLog.intent, Feedback.action)
             ).all()
-        totals: dict[str, list[float]] = {}
-        for script_id, action, count in rows:
-            if not script_id:
-                continue
-            good = {"picked": 1.0, "edited": 0.5}.get(action, 0.0)
-            entry = totals.setdefault(script_id, [0.0, 0.0])
-            entry[0] += good * count
-            entry[1] += count
-        return {k: (g + prior_weight * prior_rate) / (n + prior_weight) for k, (g, n) in totals.items()}
+        counts: dict[tuple[str, str], FeedbackCounts] = {}
+        for script_id, intent, action, n in rows:
+            if action in ("picked", "edited", "rejected"):
+                one = FeedbackCounts(**{action: n})
+                counts[(script_id, intent)] = counts.get((script_id, intent), FeedbackCounts()) + one
+        return counts
 
     def edited_texts(self, limit: int = 200) -> list[tuple[str, str]]:
         with self._sessions() as session:
@@ -333,5 +440,21 @@ def _audit_view(row: AuditEntry) -> AuditEntryView:
         diff=row.diff,
         snapshot=row.snapshot,
         id=row.id,
+        created_at=row.created_at,
+    )
+
+
+def _correction_view(row: Correction) -> CorrectionView:
+    return CorrectionView(
+        id=row.id,
+        request_id=row.request_id,
+        message=row.message,
+        predicted_intent=row.predicted_intent,
+        predicted_emotion=row.predicted_emotion,
+        intent=row.intent,
+        emotion=row.emotion,
+        agent_id=row.agent_id,
+        status=row.status,
+        reviewer=row.reviewer,
         created_at=row.created_at,
     )

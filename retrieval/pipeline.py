@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
 
 import numpy as np
 
@@ -18,7 +17,7 @@ from retrieval.artifact import load_artifact
 from retrieval.classify import classify
 from retrieval.compose import compose
 from retrieval.encoder import Encoder, configured_encoder
-from retrieval.ranking import Scored, rank, reasons
+from retrieval.ranking import NO_FEEDBACK, Priors, Scored, rank, reasons
 from retrieval.serving import ServingIndex
 from retrieval.settings import ClassifierSettings, RankingWeights, RetrievalSettings
 from retrieval.types import Classification, MessageInput, SuggestionGroup, SuggestResult
@@ -82,9 +81,9 @@ class Assistant:
     def classify(self, request: MessageInput) -> Classification:
         return classify(self.index, self.thresholds, self._embed, request).classification
 
-    def suggest(self, request: MessageInput, priors: Mapping[str, float] | None = None) -> SuggestResult:
+    def suggest(self, request: MessageInput, priors: Priors = NO_FEEDBACK) -> SuggestResult:
         """Classify, rank every candidate, and compose the best ``top_k`` compliant replies."""
-        index, priors = self.index, priors or {}
+        index = self.index
         classified = classify(index, self.thresholds, self._embed, request)
         c = classified.classification
         ranked = rank(
@@ -92,7 +91,7 @@ class Assistant:
         )
 
         def explain(item: Scored) -> tuple[str, ...]:
-            return reasons(index, item, c, request.platform, item.candidate.id in priors)
+            return reasons(index, item, c, request.platform, priors.rated(item.candidate.id))
 
         deadline = c.escalation.respond_within_minutes if c.escalation.required else None
         composed = compose(ranked, request.context, index.checker, request.top_k, explain, deadline)

@@ -17,7 +17,65 @@ from scripts_library.vocabulary import EMOTION_NAMES, LEAD_EMOTIONS, PLATFORM_NA
 SEARCH_DEPTH = 64
 SEMANTIC_CANDIDATES = 30
 UNSEEN_ENTRY_FIT = 0.5  # entries newer than the entry classifier (classifiers reused by a quick build)
-NO_PRIOR = 0.5  # the pick-rate feature of an entry agents have not rated yet
+
+
+@dataclass(frozen=True)
+class FeedbackCounts:
+    """What agents did with a suggestion: picks count 1, edits (sent after rewording) ½, rejections 0."""
+
+    picked: int = 0
+    edited: int = 0
+    rejected: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.picked + self.edited + self.rejected
+
+    @property
+    def good(self) -> float:
+        return self.picked + 0.5 * self.edited
+
+    def __add__(self, other: FeedbackCounts) -> FeedbackCounts:
+        return FeedbackCounts(self.picked + other.picked, self.edited + other.edited, self.rejected + other.rejected)
+
+    def __sub__(self, other: FeedbackCounts) -> FeedbackCounts:
+        return FeedbackCounts(self.picked - other.picked, self.edited - other.edited, self.rejected - other.rejected)
+
+
+class Priors:
+    """How often agents take a suggestion, per script and per script × intent: a Beta-Binomial estimate.
+
+    A script's rate starts at ``base`` (no data: no change to the ranking) with the weight of ``strength``
+    pseudo-events; its rate for one intent is shrunk the same way toward its rate on the other intents. So a
+    few events move it a little and twenty consistent ones decide (20 rejections → 0.08, 20 picks → 0.92).
+    """
+
+    def __init__(
+        self, counts: Mapping[tuple[str, str], FeedbackCounts] | None = None, base: float = 0.5, strength: float = 4.0
+    ) -> None:
+        self.base, self.strength = base, strength
+        self.by_pair: dict[tuple[str, str], FeedbackCounts] = dict(counts or {})
+        self.by_script: dict[str, FeedbackCounts] = {}
+        for (script_id, _), c in self.by_pair.items():
+            self.by_script[script_id] = self.by_script.get(script_id, FeedbackCounts()) + c
+
+    def _shrunk(self, c: FeedbackCounts | None, toward: float) -> float:
+        return toward if c is None else (c.good + self.strength * toward) / (c.total + self.strength)
+
+    def rate(self, script_id: str, intent: str | None = None) -> float:
+        """The script's pick rate, for ``intent`` when given."""
+        overall = self.by_script.get(script_id)
+        pair = self.by_pair.get((script_id, intent)) if intent is not None else None
+        if pair is None:
+            return self._shrunk(overall, self.base)
+        elsewhere = overall - pair
+        return self._shrunk(pair, self._shrunk(elsewhere if elsewhere.total else None, self.base))
+
+    def rated(self, script_id: str) -> bool:
+        return script_id in self.by_script
+
+
+NO_FEEDBACK = Priors()
 
 
 @dataclass(frozen=True)
@@ -126,7 +184,7 @@ def rank(
     entry_log_p: np.ndarray | None,
     platform: str | None,
     weights: RankingWeights,
-    priors: Mapping[str, float],
+    priors: Priors,
 ) -> list[Scored]:
     """Every candidate that suits the platform, best first."""
     semantic = semantic_scores(index, search_vector)
@@ -140,7 +198,7 @@ def rank(
                 candidate,
                 semantic.get(candidate_id, floor),
                 entry_fit.get(candidate_id, UNSEEN_ENTRY_FIT),
-                priors.get(candidate_id, NO_PRIOR),
+                priors.rate(candidate_id, c.intent.id),
                 c,
                 platform,
             )

@@ -28,7 +28,7 @@ class RankingWeights(BaseModel):
     intent: float = 0.20
     emotion: float = 0.05
     platform: float = 0.15
-    prior: float = 0.02
+    prior: float = 0.4  # agents' pick rate (0.5 until they rate a script): 20 consistent verdicts move it ±0.17
     entry: float = 0.30
 
 

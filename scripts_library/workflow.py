@@ -27,7 +27,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from scripts_library.files import EntryNode, entry_node, write_content
 from scripts_library.lint import lint_entry
 from scripts_library.loader import SCRIPTS_DIR, Library, load_library, read_yaml
-from scripts_library.schema import Entry, FaqEntry, Script
+from scripts_library.schema import Entry, Script
 
 CHINA_TZ = timezone(timedelta(hours=8))
 NEW_TEMPLATE = "您好，请在这里写回复内容。"
@@ -35,7 +35,13 @@ NEW_EXAMPLE = "顾客会怎么问（至少写一条）"
 
 
 class EditRefused(ValueError):
-    """The requested change would break a rule; the message says which and how to fix it."""
+    """The requested change would break a rule; the message says which and how to fix it, ``code`` which rule
+    (stable, for a client's own wording): unknown_entry, unknown_intent, exists, stale_edit, retired,
+    wrong_state, lint_errors, four_eyes, needs_approver, needs_reason."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ def _entry(library: Library, entry_id: str) -> Entry:
     try:
         return library.entry(entry_id)
     except KeyError as exc:
-        raise EditRefused(f"no script or FAQ entry with id {entry_id!r}") from exc
+        raise EditRefused(f"no script or FAQ entry with id {entry_id!r}", "unknown_entry") from exc
 
 
 Mutation = Callable[[Library, Entry, EntryNode], None]
@@ -131,13 +137,14 @@ def _lint_errors(library: Library, entry: Entry) -> list[str]:
 
 def _require_approver(actor: Actor, what: str) -> None:
     if not actor.can_approve:
-        raise EditRefused(f"{what} needs the approver role; ask an approver")
+        raise EditRefused(f"{what} needs the approver role; ask an approver", "needs_approver")
 
 
 def _require_other_person(actor: Actor, entry: Entry, what: str) -> None:
     if same_person(actor.name, entry.pending_author):
         raise EditRefused(
-            f"{entry.pending_author} wrote this version of {entry.id}; a different person must {what} it (four-eyes)"
+            f"{entry.pending_author} wrote this version of {entry.id}; a different person must {what} it (four-eyes)",
+            "four_eyes",
         )
 
 
@@ -146,10 +153,12 @@ def create_script(root: Path, intent: str, slug: str, actor: Actor, audit: Audit
     """Append a draft script scaffold to ``scripts/<intent>.yaml`` for the trainer to fill in."""
     library = load_library(root)
     if intent not in library.intent_ids:
-        raise EditRefused(f"unknown intent {intent!r}; choose one of: {', '.join(library.intent_ids)}")
+        raise EditRefused(
+            f"unknown intent {intent!r}; choose one of: {', '.join(library.intent_ids)}", "unknown_intent"
+        )
     script_id = f"{intent}.{slug}"
     if script_id in library.locations:
-        raise EditRefused(f"{script_id} already exists; choose another slug")
+        raise EditRefused(f"{script_id} already exists; choose another slug", "exists")
     path = library.root / SCRIPTS_DIR / f"{intent}.yaml"
     document = read_yaml(path, str(path)) if path.exists() else CommentedMap(schema_version=1, scripts=CommentedSeq())
     stage = next(i.stage for i in library.intents if i.id == intent)
@@ -194,11 +203,11 @@ def save(
 
     def mutate(_: Library, entry: Entry, located: EntryNode) -> None:
         if entry.status == "retired":
-            raise EditRefused(f"{entry_id} is retired; ask an approver to undo the retirement first")
+            raise EditRefused(f"{entry_id} is retired; ask an approver to undo the retirement first", "retired")
         current = entry.proposal or entry
         loaded = current.updated_at.isoformat() if current.updated_at else None
         if base_updated_at is not None and base_updated_at != loaded:
-            raise EditRefused(f"{entry_id} was changed by someone else since you opened it")
+            raise EditRefused(f"{entry_id} was changed by someone else since you opened it", "stale_edit")
         validated = entry.CONTENT.model_validate(content.model_dump())
         pending = entry.pending()
         if validated == pending.content() and entry.state == "draft":
@@ -232,10 +241,12 @@ def submit(root: Path, entry_id: str, actor: Actor, audit: AuditSink, comment: s
 
     def mutate(library: Library, entry: Entry, located: EntryNode) -> None:
         if entry.state not in ("draft", "rejected"):
-            raise EditRefused(f"{entry_id} is {entry.state}; only drafts and rejected versions can be submitted")
+            raise EditRefused(
+                f"{entry_id} is {entry.state}; only drafts and rejected versions can be submitted", "wrong_state"
+            )
         blocking = _lint_errors(library, entry.pending())
         if blocking:
-            raise EditRefused("fix the lint errors before submitting:\n" + "\n".join(blocking))
+            raise EditRefused("fix the lint errors before submitting:\n" + "\n".join(blocking), "lint_errors")
         _review_node(located.node, entry).update(status="submitted", updated_at=now())
 
     return _step(root, entry_id, actor, audit, comment, mutate)
@@ -244,12 +255,12 @@ def submit(root: Path, entry_id: str, actor: Actor, audit: AuditSink, comment: s
 def reject(root: Path, entry_id: str, actor: Actor, audit: AuditSink, comment: str) -> Change:
     """Send a submitted version back to its author with a comment saying what to change."""
     if not comment.strip():
-        raise EditRefused("say why it is rejected: the author needs to know what to change")
+        raise EditRefused("say why it is rejected: the author needs to know what to change", "needs_reason")
 
     def mutate(_: Library, entry: Entry, located: EntryNode) -> None:
         _require_approver(actor, "rejecting")
         if entry.state != "submitted":
-            raise EditRefused(f"{entry_id} is {entry.state}; only submitted versions can be rejected")
+            raise EditRefused(f"{entry_id} is {entry.state}; only submitted versions can be rejected", "wrong_state")
         _require_other_person(actor, entry, "review")
         target = _review_node(located.node, entry)
         target.update(status="rejected", updated_at=now())
@@ -268,11 +279,11 @@ def approve(root: Path, entry_id: str, actor: Actor, audit: AuditSink, comment: 
     def mutate(library: Library, entry: Entry, located: EntryNode) -> None:
         _require_approver(actor, "approval")
         if entry.state != "submitted":
-            raise EditRefused(f"{entry_id} is {entry.state}; only submitted versions can be approved")
+            raise EditRefused(f"{entry_id} is {entry.state}; only submitted versions can be approved", "wrong_state")
         _require_other_person(actor, entry, "approve")
         blocking = _lint_errors(library, entry.pending())
         if blocking:
-            raise EditRefused("lint errors block approval:\n" + "\n".join(blocking))
+            raise EditRefused("lint errors block approval:\n" + "\n".join(blocking), "lint_errors")
         node, stamp = located.node, now()
         if entry.proposal is not None:
             write_content(node, entry.pending().content())
@@ -286,12 +297,12 @@ def approve(root: Path, entry_id: str, actor: Actor, audit: AuditSink, comment: 
 def retire(root: Path, entry_id: str, actor: Actor, audit: AuditSink, reason: str) -> Change:
     """Stop suggesting an entry (it stays in its file for history); needs a reason and the approver role."""
     if not reason.strip():
-        raise EditRefused("say why it is retired: the team needs to know why the reply is gone")
+        raise EditRefused("say why it is retired: the team needs to know why the reply is gone", "needs_reason")
 
     def mutate(_: Library, entry: Entry, located: EntryNode) -> None:
         _require_approver(actor, "retiring")
         if entry.status == "retired":
-            raise EditRefused(f"{entry_id} is already retired")
+            raise EditRefused(f"{entry_id} is already retired", "wrong_state")
         located.node.update(status="retired", retired_reason=reason.strip(), updated_at=now())
 
     return _step(root, entry_id, actor, audit, reason, mutate)
@@ -303,12 +314,12 @@ def unretire(root: Path, entry_id: str, actor: Actor, audit: AuditSink, comment:
     def mutate(library: Library, entry: Entry, located: EntryNode) -> None:
         _require_approver(actor, "undoing a retirement")
         if entry.status != "retired":
-            raise EditRefused(f"{entry_id} is {entry.status}, not retired")
+            raise EditRefused(f"{entry_id} is {entry.status}, not retired", "wrong_state")
         if not entry.approved_at:
-            raise EditRefused(f"{entry_id} was never approved; submit it for approval instead")
+            raise EditRefused(f"{entry_id} was never approved; submit it for approval instead", "wrong_state")
         blocking = _lint_errors(library, entry)
         if blocking:
-            raise EditRefused("lint errors block putting it back:\n" + "\n".join(blocking))
+            raise EditRefused("lint errors block putting it back:\n" + "\n".join(blocking), "lint_errors")
         located.node.update(status="approved", updated_at=now())
         located.node.pop("retired_reason", None)
 
@@ -319,9 +330,5 @@ def snapshot_content(entry: Entry, snapshot_json: str) -> BaseModel:
     """The live content recorded in an audit snapshot of ``entry``: what "restore this version" saves."""
     old = type(entry).model_validate_json(snapshot_json)
     if old.id != entry.id:
-        raise EditRefused(f"that audit record belongs to {old.id}, not {entry.id}")
+        raise EditRefused(f"that audit record belongs to {old.id}, not {entry.id}", "unknown_entry")
     return old.content()
-
-
-def entry_kind(entry: Entry) -> str:
-    return "script" if isinstance(entry, Script) else "faq" if isinstance(entry, FaqEntry) else "?"

@@ -40,6 +40,7 @@ def test_every_documented_route_is_fuzzed():
         "POST /v1/suggest",
         "POST /v1/classify",
         "POST /v1/feedback",
+        "POST /v1/corrections",
         "POST /v1/admin/reload",
         "GET /healthz",
         "GET /readyz",

@@ -33,6 +33,7 @@ V1_ROUTES = {
     ("POST", "/v1/classify"): "agent",
     ("POST", "/v1/suggest"): "agent",
     ("POST", "/v1/feedback"): "agent",
+    ("POST", "/v1/corrections"): "agent",
     ("POST", "/v1/admin/reload"): "trainer",
 }
 OPEN_ROUTES = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
@@ -64,9 +65,17 @@ def headers_for(role: str | None, style: str) -> dict[str, str]:
 
 
 def body_for(client: TestClient, path: str) -> dict | None:
-    if path == "/v1/feedback":
+    if path in ("/v1/feedback", "/v1/corrections"):
         issued = client.post("/v1/suggest", json={"message": "发票怎么开"}, headers=headers_for("agent", "bearer"))
-        return {"request_id": issued.json()["request_id"], "action": "none_fit"}
+        request_id = issued.json()["request_id"]
+        return (
+            {"request_id": request_id, "action": "none_fit"}
+            if path == "/v1/feedback"
+            else {
+                "request_id": request_id,
+                "intent": "invoice",
+            }
+        )
     return None if path == "/v1/admin/reload" else {"message": "发票怎么开"}
 
 

@@ -55,7 +55,8 @@ def test_feedback_is_stored_redacted_idempotent_and_updates_priors(secured, capl
     again = client.post("/v1/feedback", json=body, headers=auth("agent"))
     assert first.status_code == 201 and first.json()["created"] is True
     assert again.status_code == 200 and again.json() == {"feedback_id": first.json()["feedback_id"], "created": False}
-    assert client.app.state.service.priors[script_id] > 0.5
+    priors = client.app.state.service.priors
+    assert priors.rated(script_id) and priors.rate(script_id) > 0.5
     with sqlite3.connect(settings.data_dir / "huashu.sqlite") as db:
         stored = " ".join(str(v) for row in db.execute("SELECT * FROM suggestion_log") for v in row)
         stored += " ".join(str(v) for row in db.execute("SELECT * FROM feedback") for v in row)

@@ -18,11 +18,20 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
 from app.migrate import current_revision
-from app.store import Base, FeedbackRecord, Store, SuggestionRecord, UnknownRequest
+from app.store import (
+    Base,
+    CorrectionRecord,
+    FeedbackRecord,
+    NotSuggested,
+    Store,
+    SuggestionRecord,
+    UnknownRequest,
+)
+from retrieval.ranking import FeedbackCounts
 from scripts_library.workflow import AuditRecord
 
 POSTGRES_URL = os.environ.get("HUASHU_TEST_POSTGRES_URL")
-HEAD = "0003"
+HEAD = "0004"
 
 
 def _reset_postgres(url: str) -> None:
@@ -110,15 +119,41 @@ def test_a_database_from_before_migrations_is_stamped_and_upgraded(tmp_path: Pat
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_feedback_is_acknowledged_once_and_counted_in_priors(store: Store):
+def test_feedback_is_acknowledged_once_and_counted_per_script_and_intent(store: Store):
     store.log_suggestion(_suggestion("r1"))
     first = store.record_feedback(FeedbackRecord("r1", "a.one", "picked", None, "agent-7"))
     again = store.record_feedback(FeedbackRecord("r1", "a.one", "picked", None, "agent-7"))
     assert first[1] is True and again == (first[0], False)
     store.log_suggestion(_suggestion("r2"))
     store.record_feedback(FeedbackRecord("r2", "a.two", "rejected", None, None))
-    rates = store.pick_rates(prior_weight=5.0, prior_rate=0.5)
-    assert rates["a.one"] == pytest.approx((1 + 2.5) / 6) and rates["a.two"] == pytest.approx(2.5 / 6)
+    store.record_feedback(FeedbackRecord("r2", "a.one", "edited", "您好，已催促", None))
+    counts = store.feedback_counts()
+    assert counts[("a.one", "logistics_tracking")] == FeedbackCounts(picked=1, edited=1)
+    assert counts[("a.two", "logistics_tracking")] == FeedbackCounts(rejected=1)
+
+
+def test_feedback_naming_a_script_that_was_not_suggested_is_refused(store: Store):
+    store.log_suggestion(_suggestion("r1"))
+    with pytest.raises(NotSuggested):
+        store.record_feedback(FeedbackRecord("r1", "c.never_shown", "picked", None, None))
+
+
+def test_corrections_are_kept_once_per_agent_and_reviewed(store: Store):
+    store.log_suggestion(_suggestion("r1"))
+    first = store.record_correction(CorrectionRecord("r1", "shipping_urge", None, "agent-7"))
+    again = store.record_correction(CorrectionRecord("r1", "shipping_urge", "anxious", "agent-7"))
+    assert first[1] is True and again == (first[0], False)
+    (pending,) = store.corrections()
+    assert (pending.predicted_intent, pending.intent, pending.emotion) == (
+        "logistics_tracking",
+        "shipping_urge",
+        "anxious",
+    )
+    assert pending.message == "我的订单【订单号】到哪了"
+    store.resolve_correction(pending.id, "accepted", "质检组-李娜")
+    assert store.corrections() == [] and store.corrections(status="accepted")[0].reviewer == "质检组-李娜"
+    with pytest.raises(UnknownRequest):
+        store.record_correction(CorrectionRecord("never", "invoice", None, "agent-7"))
 
 
 def test_feedback_for_an_unknown_request_is_refused(store: Store):

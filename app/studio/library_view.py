@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.ranking import Priors
 from scripts_library.loader import Library, load_library
 from scripts_library.schema import Script
 from scripts_library.text import compact
@@ -82,10 +83,11 @@ class ScriptPage:
     pages: int
 
 
-def filter_scripts(loaded: LoadedLibrary, wanted: ScriptFilter, pick_rates: dict[str, float]) -> ScriptPage:
+def filter_scripts(loaded: LoadedLibrary, wanted: ScriptFilter, priors: Priors) -> ScriptPage:
     """One page of the scripts that pass the filter, in library order, with their pick rates."""
     matches = [s for s in loaded.library.scripts if wanted.admits(s, loaded.search_keys[s.id])]
     pages = max(1, -(-len(matches) // PAGE_SIZE))
     page = min(max(1, wanted.page), pages)
     chosen = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    return ScriptPage([ScriptRow(s, pick_rates.get(s.id)) for s in chosen], len(matches), page, pages)
+    rows = [ScriptRow(s, priors.rate(s.id) if priors.rated(s.id) else None) for s in chosen]
+    return ScriptPage(rows, len(matches), page, pages)

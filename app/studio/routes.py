@@ -126,7 +126,7 @@ def library_list(
 ) -> HTMLResponse:
     loaded = _library(request).get()
     wanted = ScriptFilter(q, intent, emotion, platform, status, page_no)
-    result = filter_scripts(loaded, wanted, request.app.state.service.store.pick_rates())
+    result = filter_scripts(loaded, wanted, request.app.state.service.priors)
     return page(
         request,
         "list.html",
