@@ -22,8 +22,8 @@ $(VENV)/.installed-dev: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(VENV)/.installed-run $@
 
-$(MODEL_DIR)/huashu_model.json: | $(VENV)/.installed-run
-	$(PY) -m retrieval.model install --dest $(MODEL_DIR)
+$(MODEL_DIR)/huashu_model.json: retrieval/model.py | $(VENV)/.installed-run
+	$(PY) -m retrieval.model install --dest $(MODEL_DIR) && touch $@
 
 model: $(MODEL_DIR)/huashu_model.json
 

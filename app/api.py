@@ -8,6 +8,7 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 
 from app.auth import require
 from app.errors import ApiError
@@ -107,13 +108,13 @@ def _classification_fields(c: Classification) -> dict:
 
 
 @router.get("/healthz", response_model=Health, tags=["ops"])
-def healthz() -> Health:
+async def healthz() -> Health:
     """Liveness: the process answers."""
     return Health(status="ok")
 
 
 @router.get("/readyz", response_model=Readiness, responses=ERRORS, tags=["ops"])
-def readyz(request: Request) -> Readiness:
+async def readyz(request: Request) -> Readiness:
     """Readiness: an index is loaded; reports the version being served."""
     manifest = _service(request).assistant.index.manifest
     return Readiness(
@@ -132,7 +133,7 @@ TRAINER = [Depends(require("trainer"))]
 
 
 @router.get("/metrics", tags=["ops"], include_in_schema=False)
-def metrics(request: Request) -> Response:
+async def metrics(request: Request) -> Response:
     """Prometheus metrics of this process."""
     return Response(generate_latest(_service(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -171,8 +172,12 @@ def _log_suggestion(service: Service, request_id: str, body: SuggestRequest, res
 
 
 @router.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS, tags=["assistant"], dependencies=AGENT)
-def classify(body: ClassifyRequest, request: Request, response: Response) -> ClassifyResponse:
+async def classify_route(body: ClassifyRequest, request: Request, response: Response) -> ClassifyResponse:
     """Intent, emotion and escalation of one customer message (history optional)."""
+    return await run_in_threadpool(classify, body, request, response)
+
+
+def classify(body: ClassifyRequest, request: Request, response: Response) -> ClassifyResponse:
     started = time.perf_counter()
     assistant = _service(request).assistant
     index_version = assistant.index.version
@@ -188,8 +193,13 @@ def classify(body: ClassifyRequest, request: Request, response: Response) -> Cla
 
 
 @router.post("/v1/suggest", response_model=SuggestResponse, responses=ERRORS, tags=["assistant"], dependencies=AGENT)
-def suggest(body: SuggestRequest, request: Request, response: Response) -> SuggestResponse:
+async def suggest_route(body: SuggestRequest, request: Request, response: Response) -> SuggestResponse:
     """Classification plus ranked, rendered, compliant reply suggestions, best first."""
+    return await run_in_threadpool(suggest, body, request, response)
+
+
+def suggest(body: SuggestRequest, request: Request, response: Response) -> SuggestResponse:
+    """The pipeline behind ``POST /v1/suggest`` (also the studio's try-it and console calls); blocking."""
     started = time.perf_counter()
     service = _service(request)
     result = service.assistant.suggest(_input(body), service.priors)
@@ -217,8 +227,13 @@ def suggest(body: SuggestRequest, request: Request, response: Response) -> Sugge
     responses=ERRORS | {404: {"model": ErrorResponse, "description": "unknown request_id"}},
     dependencies=AGENT,
 )
-def feedback(body: FeedbackRequest, request: Request, response: Response) -> FeedbackResponse:
+async def feedback_route(body: FeedbackRequest, request: Request, response: Response) -> FeedbackResponse:
     """Record what the agent did with a suggestion; repeating the same feedback is harmless."""
+    return await run_in_threadpool(feedback, body, request, response)
+
+
+def feedback(body: FeedbackRequest, request: Request, response: Response) -> FeedbackResponse:
+    """Store feedback (blocking: it is acknowledged only once committed)."""
     service = _service(request)
     record = FeedbackRecord(
         body.request_id,
@@ -254,9 +269,14 @@ def feedback(body: FeedbackRequest, request: Request, response: Response) -> Fee
     responses=ERRORS | {404: {"model": ErrorResponse, "description": "unknown request_id"}},
     dependencies=AGENT,
 )
-def correct(body: CorrectionRequest, request: Request, response: Response) -> CorrectionResponse:
+async def correct_route(body: CorrectionRequest, request: Request, response: Response) -> CorrectionResponse:
     """The agent's intent and/or emotion for a request the assistant got wrong: a proposed training example
     that trainers review (and an approver may add to the library). Repeating it updates it."""
+    return await run_in_threadpool(correct, body, request, response)
+
+
+def correct(body: CorrectionRequest, request: Request, response: Response) -> CorrectionResponse:
+    """Store an agent's correction (blocking)."""
     service = _service(request)
     known = service.assistant.index.intent_names
     if body.intent is not None and body.intent not in known:
@@ -276,8 +296,13 @@ def correct(body: CorrectionRequest, request: Request, response: Response) -> Co
 
 
 @router.post("/v1/admin/reload", response_model=ReloadResponse, responses=ERRORS, tags=["admin"], dependencies=TRAINER)
-def reload(request: Request) -> ReloadResponse:
+async def reload_route(request: Request) -> ReloadResponse:
     """Swap in the index version ``CURRENT`` points to; a bad artifact is refused, the old one keeps serving."""
+    return await run_in_threadpool(reload, request)
+
+
+def reload(request: Request) -> ReloadResponse:
+    """Load, verify and swap the published index (blocking)."""
     service = _service(request)
     previous = service.assistant.index.version
     try:

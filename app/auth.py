@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from typing import Literal
 
 from fastapi import Request
@@ -70,13 +71,26 @@ def principal_for_key(presented: str, keys: list[ApiKey]) -> Principal | None:
     return Principal(name=match.name, role=match.role) if match else None
 
 
+AGENT_ID = re.compile(r"^[\w.@:-]{1,64}$")
+
+
+def agent_id(request: Request) -> str | None:
+    """The agent a console plugin names in ``X-Agent-Id`` (several agents often share one key)."""
+    value = request.headers.get("x-agent-id")
+    if value is None:
+        return None
+    if not AGENT_ID.match(value):
+        raise ApiError(422, "invalid_agent_id", "X-Agent-Id must be 1–64 letters, digits or . _ - @ :")
+    return value
+
+
 def require(minimum: Role):
     """A FastAPI dependency that admits callers whose role is at least ``minimum`` and within their rate limit."""
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:  # async: no thread hop, it never blocks
         principal = authenticate(request, request.app.state.settings.api_keys)
         if principal.role != "local":
-            request.app.state.rate_limiter.check(principal.name)
+            request.app.state.rate_limiter.check(principal.name, agent_id(request))
         if principal.role != "local" and ROLE_RANK[principal.role] < ROLE_RANK[minimum]:
             raise ApiError(403, "forbidden", f"this route needs the {minimum} role; your key has {principal.role}")
         request.state.principal = principal

@@ -12,7 +12,7 @@ from app.api import router
 from app.errors import install_error_handlers
 from app.middleware import BodySizeLimit, SecurityHeaders
 from app.observability import Metrics, RequestMetrics, configure_logging
-from app.ratelimit import RateLimiter
+from app.ratelimit import RateLimiter, RateLimits
 from app.service import Service
 from app.settings import Settings
 from app.studio import install_studio
@@ -22,15 +22,19 @@ from retrieval.encoder import Encoder
 def create_app(settings: Settings | None = None, encoder: Encoder | None = None) -> FastAPI:
     """The application; ``encoder`` hands over a loaded model (tests share one instead of reloading it)."""
     settings = settings or Settings()
-    configure_logging(settings.log_level)
+    log_writer = configure_logging(settings.log_level)
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        service = Service.start(settings, metrics, encoder)
-        app.state.service = service
-        yield
-        service.stop()
+        log_writer.start()
+        try:
+            service = Service.start(settings, metrics, encoder)
+            app.state.service = service
+            yield
+            service.stop()
+        finally:
+            log_writer.stop()  # writes what is still queued
 
     app = FastAPI(
         title="话术助手 Reply Assistant API",
@@ -39,7 +43,10 @@ def create_app(settings: Settings | None = None, encoder: Encoder | None = None)
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.rate_limiter = RateLimits(
+        RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        RateLimiter(settings.agent_rate_limit_per_minute, settings.agent_rate_limit_burst),
+    )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

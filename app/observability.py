@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import copy
 import logging
 import time
+from logging.handlers import QueueHandler, QueueListener
+from queue import SimpleQueue
 
+import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -95,14 +98,33 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         payload.update(getattr(record, "fields", {}))
+        exception = getattr(record, "exception", None) or (record.exc_info[0] if record.exc_info else None)
+        if exception:
+            payload["exception"] = exception if isinstance(exception, str) else exception.__name__
+        return orjson.dumps(payload).decode()
+
+
+class _Enqueue(QueueHandler):
+    """Hands records to the writer thread as they are: only the exception's class travels (no traceback text,
+    which may quote a customer's message)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = copy.copy(record)
+        record.msg, record.args = record.getMessage(), None
         if record.exc_info:
-            payload["exception"] = record.exc_info[0].__name__ if record.exc_info[0] else "unknown"
-        return json.dumps(payload, ensure_ascii=False)
+            record.exception = record.exc_info[0].__name__ if record.exc_info[0] else "unknown"
+        record.exc_info = record.exc_text = None
+        return record
 
 
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
+def configure_logging(level: str) -> QueueListener:
+    """JSON lines on stderr, formatted and written by a background thread, so no request waits on them.
+
+    Start the returned listener for the app's lifetime and stop it at shutdown (it flushes what is queued)."""
+    records: SimpleQueue[logging.LogRecord] = SimpleQueue()
+    writer = logging.StreamHandler()
+    writer.setFormatter(JsonFormatter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_Enqueue(records)]
     root.setLevel(level)
+    return QueueListener(records, writer)

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 
 import faiss
 
 from app.observability import Metrics
+from app.retrain import Retrainer
 from app.settings import Settings
 from app.store import Store
-from indexer.build import build_index, prepare_index
-from retrieval.artifact import ArtifactError, current_version, load_artifact, publish
+from indexer.build import build_index
+from retrieval.artifact import ArtifactError, current_version, load_artifact
+from retrieval.batching import BatchingEncoder
 from retrieval.encoder import Encoder, configured_encoder
 from retrieval.pipeline import Assistant, load_assistant
 from retrieval.ranking import NO_FEEDBACK, Priors
 from retrieval.serving import ServingIndex
-from scripts_library.loader import load_library
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +36,24 @@ class Service:
         self.priors: Priors = NO_FEEDBACK  # agents' pick rates, replaced whole on every refresh
         self._reload_lock = threading.Lock()
         self._publish_lock = threading.Lock()
-        self._retrain_guard = threading.Lock()
-        self._retrain_pending = False
+        self.retrainer = Retrainer(settings, self.reload)
         self._stop = threading.Event()
         self._background = threading.Thread(target=self._background_loop, name="refresh", daemon=True)
 
     @classmethod
     def start(cls, settings: Settings, metrics: Metrics, encoder: Encoder | None = None) -> Service:
-        """Load the model (unless one is handed over), the published index and the store."""
+        """Load the model (unless one is handed over), the published index and the store.
+
+        Threads: each of the ``workers`` processes gets cores ÷ workers encoder threads unless
+        ``encoder_threads`` says otherwise, and one FAISS thread, so workers × threads fits the cores.
+        Concurrent requests share encoder calls through the micro-batcher (``encoder_max_batch``)."""
         if settings.search_threads:
             faiss.omp_set_num_threads(settings.search_threads)
         started = time.perf_counter()
-        encoder = encoder or configured_encoder(settings)
+        threads = settings.encoder_threads or max(1, (os.cpu_count() or 1) // settings.workers)
+        encoder = encoder or configured_encoder(settings.model_copy(update={"encoder_threads": threads}))
+        if settings.encoder_max_batch > 1:
+            encoder = BatchingEncoder(encoder, settings.encoder_max_batch, settings.encoder_batch_window_ms)
         metrics.model_load_seconds.set(time.perf_counter() - started)
         if current_version(settings.index_dir) is None:
             if not settings.build_index_on_startup:
@@ -68,6 +76,7 @@ class Service:
 
     def stop(self) -> None:
         self._stop.set()
+        self.retrainer.stop()
         self.store.close()
 
     def refresh_priors(self) -> None:
@@ -108,35 +117,13 @@ class Service:
         """Re-index the library now, reusing the served classifiers, and serve it; returns the new version.
 
         Only edited texts are embedded (the rest come from the embedding cache), so an approved script is
-        suggested within seconds. The classifiers are then retrained in the background when the settings
-        allow, and that version is swapped in only if the library has not changed meanwhile.
+        suggested within seconds. The classifiers are then retrained by a separate low-priority process
+        (``app.retrain``), whose version is swapped in when it is done, unless the library changed meanwhile.
         """
         with self._publish_lock:
             s = self.settings
             build_index(s.library_dir, s.index_dir, self.encoder, s.cache_dir, quiet=True, retrain=False)
             version = self.reload()
         if self.settings.retrain_after_publish:
-            self._schedule_retrain()
+            self.retrainer.request()
         return version
-
-    def _schedule_retrain(self) -> None:
-        with self._retrain_guard:
-            if self._retrain_pending:
-                return
-            self._retrain_pending = True
-        threading.Thread(target=self._retrain, name="retrain", daemon=True).start()
-
-    def _retrain(self) -> None:
-        with self._retrain_guard:
-            self._retrain_pending = False  # an edit from now on schedules another retrain
-        s = self.settings
-        try:
-            prepared = prepare_index(s.library_dir, s.index_dir, self.encoder, s.cache_dir, quiet=True)
-            with self._publish_lock:
-                if load_library(s.library_dir).content_hash != prepared.contents.manifest["library_hash"]:
-                    log.info("library changed during retraining: the next retrain publishes it")
-                    return
-                publish(s.index_dir, prepared.contents)
-                self.reload()
-        except Exception:
-            log.exception("background retraining failed; still serving %s", self.assistant.index.version)

@@ -28,13 +28,17 @@ class Settings(RetrievalSettings):
     index_poll_seconds: float = Field(0.0, ge=0, description="poll CURRENT and hot-swap new versions (0 = off)")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest request body accepted (413 above)")
     rate_limit_per_minute: int = Field(
-        600, ge=0, description="requests a minute per API key and worker process (0 = off); 429 above"
+        12_000, ge=0, description="requests a minute per API key and worker process (0 = off); 429 above"
     )
-    rate_limit_burst: int = Field(60, ge=1, description="requests a key may make back to back before the limit")
+    rate_limit_burst: int = Field(600, ge=1, description="requests a key may make back to back before its limit")
+    agent_rate_limit_per_minute: int = Field(
+        120, ge=0, description="requests a minute per agent (X-Agent-Id) of a key, per worker process (0 = off)"
+    )
+    agent_rate_limit_burst: int = Field(30, ge=1, description="requests an agent may make back to back")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     build_index_on_startup: bool = Field(True, description="build the index at startup when none exists")
     retrain_after_publish: bool = Field(
-        True, description="after a studio publish (classifiers reused), retrain them in the background"
+        True, description="after a studio publish (classifiers reused), retrain them in a low-priority process"
     )
 
     @property

@@ -25,8 +25,7 @@ import faiss
 import numpy as np
 
 from app.settings import Settings
-from eval.bench_api import DEV_SET, load
-from eval.data_sources import read_jsonl
+from eval.bench_api import load, unique_messages
 from eval.server import Server
 from indexer.build import ENCODE_CHUNK, make_faiss_index
 from retrieval.encoder import configured_encoder
@@ -133,11 +132,12 @@ def embedding_throughput(settings: Settings, texts: list[str]) -> float:
 
 def measure_server(seconds: float, clients: int) -> ServerFigures:
     """One uvicorn worker, one ONNX thread, the shipped index, loaded by concurrent clients."""
-    messages = [row["message"] for row in read_jsonl(DEV_SET)]
+    messages = unique_messages(60_000)
     with tempfile.TemporaryDirectory() as data_dir:
         env = {"HUASHU_ENCODER_THREADS": "1", "HUASHU_DATA_DIR": data_dir}
         with Server(workers=1, env=env) as server:
-            done, errors, latencies = asyncio.run(load(server.url, messages, clients, seconds))
+            result = asyncio.run(load(server.url, messages, clients, seconds))
+            done, errors, latencies = result.requests, result.errors, result.latencies_ms
             rss = max(server.worker_rss_mb())
     p50, p99 = np.percentile(latencies, [50, 99])
     return ServerFigures(rss, done / seconds, errors, float(p50), float(p99))

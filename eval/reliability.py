@@ -40,7 +40,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.settings import Settings
-from eval.bench_api import DEV_SET, load
+from eval.bench_api import load
 from eval.data_sources import REPOSITORY, read_jsonl
 from eval.fuzz import Operation, bodies, contract_violation, operations
 from eval.server import Server
@@ -89,8 +89,11 @@ def server_env(settings: Settings, root: Path, **extra: str) -> dict[str, str]:
 
 
 # -- crash during feedback writes (also used by tests/test_faults.py) ------------------------------
-def feedback_burst_with_kill(url: str, kill: Callable[[], None], request_ids: list[str], kill_after: int) -> set:
-    """Send two feedback rows per request id from 8 threads and call ``kill`` after ``kill_after`` acks.
+def feedback_burst_with_kill(
+    url: str, kill: Callable[[], None], issued: list[tuple[str, str]], kill_after: int
+) -> set[tuple[str, str]]:
+    """Send two feedback rows per issued (request id, suggested script) from 8 threads, and call ``kill``
+    after ``kill_after`` acks.
 
     Returns the acknowledged (request_id, action) pairs: those answered 200 or 201 before the crash.
     """
@@ -98,8 +101,8 @@ def feedback_burst_with_kill(url: str, kill: Callable[[], None], request_ids: li
     lock = threading.Lock()
     killed = threading.Event()
 
-    def send(request_id: str, action: str) -> None:
-        body = {"request_id": request_id, "action": action, "script_id": None if action == "none_fit" else "x.y"}
+    def send(request_id: str, script_id: str, action: str) -> None:
+        body = {"request_id": request_id, "action": action, "script_id": None if action == "none_fit" else script_id}
         try:
             response = httpx.post(f"{url}/v1/feedback", json=body, timeout=10)
         except httpx.HTTPError:
@@ -112,9 +115,9 @@ def feedback_burst_with_kill(url: str, kill: Callable[[], None], request_ids: li
                     kill()
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        for request_id in request_ids:
+        for request_id, script_id in issued:
             for action in ("none_fit", "rejected"):
-                pool.submit(send, request_id, action)
+                pool.submit(send, request_id, script_id, action)
     if not killed.is_set():
         raise RuntimeError(f"the burst ended with {len(acknowledged)} acks, before the server was killed")
     return acknowledged
@@ -125,19 +128,18 @@ def stored_feedback(database: Path) -> set[tuple[str, str]]:
         return set(db.execute("SELECT request_id, action FROM feedback"))
 
 
-def issue_suggestions(url: str, count: int) -> list[str]:
+def issue_suggestions(url: str, count: int, message: str = "第{}单的快递怎么还没到") -> list[tuple[str, str]]:
+    """(request id, first suggested script) of ``count`` suggestions, to send feedback about."""
     with httpx.Client(base_url=url, timeout=30) as client:
-        return [
-            client.post("/v1/suggest", json={"message": f"第{i}单的快递怎么还没到"}).json()["request_id"]
-            for i in range(count)
-        ]
+        answers = [client.post("/v1/suggest", json={"message": message.format(i)}).json() for i in range(count)]
+    return [(a["request_id"], a["suggestions"][0]["script_id"]) for a in answers]
 
 
 def check_crash(settings: Settings, root: Path, report: Report, requests: int) -> None:
     env = server_env(settings, root)
     with Server(workers=2, env=env) as server:
-        request_ids = issue_suggestions(server.url, requests)
-        acknowledged = feedback_burst_with_kill(server.url, server.kill, request_ids, kill_after=requests)
+        issued = issue_suggestions(server.url, requests)
+        acknowledged = feedback_burst_with_kill(server.url, server.kill, issued, kill_after=requests)
     with Server(workers=1, env=env) as restarted:
         alive = httpx.get(f"{restarted.url}/readyz", timeout=10).status_code == 200
     recovered = stored_feedback(root / "data" / "huashu.sqlite")
@@ -223,7 +225,7 @@ def check_fuzz(settings: Settings, root: Path, report: Report, examples: int) ->
         httpx.Client(base_url=server.url, timeout=30) as client,
     ):
         document = client.get("/openapi.json").json()
-        known_ids = issue_suggestions(server.url, 5)
+        known_ids = [request_id for request_id, _ in issue_suggestions(server.url, 5)]
         results = [fuzz_operation(client, op, examples, known_ids) for op in operations(document)]
     tried = sum(n for n, _ in results)
     violations = [v for _, found in results for v in found]
@@ -243,9 +245,9 @@ def check_fuzz(settings: Settings, root: Path, report: Report, examples: int) ->
 
 # -- load and soak -----------------------------------------------------------------------------------
 def check_load(settings: Settings, root: Path, report: Report, args: argparse.Namespace) -> None:
-    messages = [row["message"] for row in read_jsonl(DEV_SET)]
+    messages = [row["message"] for row in read_jsonl(REPOSITORY / "eval" / "data" / "dev_messages.jsonl")]
     with Server(workers=args.workers, env=server_env(settings, root)) as server:
-        asyncio.run(load(server.url, messages, args.clients, 5))  # warm-up: caches, allocator, thread pools
+        asyncio.run(load(server.url, messages, args.clients, 5, repeat=True))  # warm-up: caches, allocator, threads
         start_rss = server.worker_current_rss_mb()
         minutes = args.soak_minutes or 0
         slices = [60.0] * int(minutes) if minutes else [args.seconds]
@@ -253,7 +255,8 @@ def check_load(settings: Settings, root: Path, report: Report, args: argparse.Na
         latencies: list[float] = []
         trend = []
         for seconds in slices:
-            ok, failed, timings = asyncio.run(load(server.url, messages, args.clients, seconds))
+            result = asyncio.run(load(server.url, messages, args.clients, seconds, repeat=True))
+            ok, failed, timings = result.requests, result.errors, result.latencies_ms
             done, errors, latencies = done + ok, errors + failed, latencies + timings
             trend.append(sum(server.worker_current_rss_mb()))
             if minutes:

@@ -20,7 +20,12 @@ def _build(args: argparse.Namespace, settings: RetrievalSettings) -> int:
     if args.if_stale and not is_stale(args.library, args.out, encoder.fingerprint):
         print("index is up to date")
         return 0
-    report = build_index(args.library, args.out, encoder, settings.cache_dir, quiet=args.quiet)
+    report = build_index(
+        args.library, args.out, encoder, settings.cache_dir, quiet=args.quiet, only_if_unchanged=args.only_if_unchanged
+    )
+    if report is None:
+        print("the library changed during the build: not published (build again)")
+        return 0
     m = report.manifest
     print(
         f"published {m.version}: {m.item_count} vectors ({m.index_type}), {m.entry_count} entries, "
@@ -68,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--out", type=Path, default=settings.index_dir, help="artifact location")
     build.add_argument("--if-stale", action="store_true", help="do nothing when the index is up to date")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.add_argument(
+        "--only-if-unchanged", action="store_true", help="publish only if the library did not change during the build"
+    )
     status = sub.add_parser("status", help="print the published version's manifest")
     status.add_argument("--out", type=Path, default=settings.index_dir)
     diff = sub.add_parser("diff", help="entries added, removed or changed in the library since the published index")

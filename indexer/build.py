@@ -214,12 +214,30 @@ def prepare_index(
 
 
 def build_index(
-    library_dir: Path, out_dir: Path, encoder: Encoder, cache_dir: Path, quiet: bool = False, retrain: bool = True
-) -> BuildReport:
-    """Prepare an artifact from the library (see ``prepare_index``) and publish it as ``CURRENT``."""
+    library_dir: Path,
+    out_dir: Path,
+    encoder: Encoder,
+    cache_dir: Path,
+    quiet: bool = False,
+    retrain: bool = True,
+    only_if_unchanged: bool = False,
+) -> BuildReport | None:
+    """Prepare an artifact from the library (see ``prepare_index``) and publish it as ``CURRENT``.
+
+    ``only_if_unchanged``: publish only if the library files are still those the build read (a slow retrain
+    must not replace the index of a newer edit); returns None when it did not publish.
+    """
     started = time.perf_counter()
     prepared = prepare_index(library_dir, out_dir, encoder, cache_dir, quiet, retrain)
-    manifest = publish(out_dir, prepared.contents)
+    built_from = prepared.contents.manifest["library_hash"]
+
+    def unchanged() -> bool:
+        return load_library(library_dir).content_hash == built_from
+
+    manifest = publish(out_dir, prepared.contents, unchanged if only_if_unchanged else None)
+    if manifest is None:
+        log.info("library changed during the build: %s not published", prepared.contents.manifest["version"])
+        return None
     seconds = time.perf_counter() - started
     log.info(
         "published index %s: %d vectors, %d entries in %.2f s%s",

@@ -16,6 +16,7 @@ only then replacing ``CURRENT``; a crash at any point leaves the previous versio
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -23,6 +24,8 @@ import pickle
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +34,7 @@ from typing import Any
 import faiss
 from pydantic import BaseModel, ValidationError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: classifiers keep their linear maps, not scikit-learn objects
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 MANIFEST = "manifest.json"
@@ -39,6 +42,7 @@ VECTORS = "vectors.faiss"
 ROWS = "rows.json"
 ENTRIES = "entries.json"
 CLASSIFIERS = "classifiers.pkl"
+PUBLISH_LOCK = ".publish.lock"
 KEEP_VERSIONS = 3
 ABANDONED_BUILD_SECONDS = 3600  # a staging directory this old belongs to a build that died
 
@@ -102,10 +106,39 @@ def new_version_name(library_hash: str) -> str:
     return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{library_hash[:8]}"
 
 
-def publish(index_dir: Path, contents: ArtifactContents) -> Manifest:
-    """Write a new version and switch ``CURRENT`` to it atomically."""
+@contextmanager
+def publishing(index_dir: Path) -> Iterator[None]:
+    """Exclusive right to switch ``CURRENT`` under ``index_dir``, across processes (the studio's quick publish
+    and a retraining process never interleave)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / PUBLISH_LOCK, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def publish(
+    index_dir: Path, contents: ArtifactContents, still_wanted: Callable[[], bool] | None = None
+) -> Manifest | None:
+    """Write a new version and switch ``CURRENT`` to it atomically.
+
+    ``still_wanted`` is asked under the publishing lock, just before the switch; when it answers no (the
+    library changed while this version was being built), nothing is published and None is returned.
+    """
     versions = index_dir / VERSIONS
-    versions.mkdir(parents=True, exist_ok=True)
+    with publishing(index_dir):
+        if still_wanted is not None and not still_wanted():
+            return None
+        versions.mkdir(parents=True, exist_ok=True)
+        manifest = _write_version(versions, contents)
+        set_current(index_dir, manifest.version)
+    prune(index_dir, keep=KEEP_VERSIONS)
+    return manifest
+
+
+def _write_version(versions: Path, contents: ArtifactContents) -> Manifest:
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=versions))
     try:
         faiss.write_index(contents.index, str(staging / VECTORS))
@@ -118,11 +151,9 @@ def publish(index_dir: Path, contents: ArtifactContents) -> Manifest:
         _fsync_dir(staging)
         os.replace(staging, versions / manifest.version)
         _fsync_dir(versions)
-        set_current(index_dir, manifest.version)
+        return manifest
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    prune(index_dir, keep=KEEP_VERSIONS)
-    return manifest
 
 
 def set_current(index_dir: Path, version: str) -> None:

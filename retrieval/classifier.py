@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax, softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -43,6 +42,79 @@ def cue_features(message: NormalizedMessage) -> np.ndarray:
     counts = [len(p.findall(message.text)) for p in _CUES]
     signals = [message.exclamations, message.questions, message.repeated_segments]
     return np.tanh(np.array(counts + signals, dtype=np.float32) / 2.0)
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable log-softmax in numpy (scipy's costs ~40 µs a call in argument handling alone)."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.exp(log_softmax(x, axis))
+
+
+@dataclass(frozen=True)
+class LinearHead:
+    """A fitted multinomial logistic regression kept as its linear map: log-probabilities by numpy alone."""
+
+    weights: np.ndarray  # (features, classes)
+    bias: np.ndarray  # (classes,)
+
+    @classmethod
+    def of(cls, model: LogisticRegression) -> LinearHead:
+        weights, bias = model.coef_.astype(np.float64), model.intercept_.astype(np.float64)
+        if len(model.classes_) == 2:  # binary: P(second) = sigmoid(w·x + b) = softmax([0, w·x + b])
+            weights, bias = np.vstack([np.zeros_like(weights), weights]), np.concatenate([[0.0], bias])
+        return cls(np.ascontiguousarray(weights.T), bias)
+
+    def log_probabilities(self, x: np.ndarray) -> np.ndarray:
+        return log_softmax(x @ self.weights + self.bias, axis=1)
+
+
+_WHITESPACE_RUN = re.compile(r"\s\s+")
+
+
+@dataclass(frozen=True)
+class CharNgrams:
+    """A fitted character n-gram TF-IDF vectoriser (sublinear tf, l2 norm), as a vocabulary and idf weights.
+
+    Reproduces scikit-learn's ``TfidfVectorizer(analyzer="char", sublinear_tf=True)`` for one short text in
+    microseconds instead of its per-call validation overhead; ``tests/test_classifier.py`` holds them equal.
+    """
+
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    ngram_range: tuple[int, int]
+
+    @classmethod
+    def of(cls, vectorizer: TfidfVectorizer) -> CharNgrams:
+        return cls(dict(vectorizer.vocabulary_), vectorizer.idf_.astype(np.float64), tuple(vectorizer.ngram_range))
+
+    def grams(self, text: str) -> list[str]:
+        text = _WHITESPACE_RUN.sub(" ", text.lower())
+        low, high = self.ngram_range
+        found = list(text) if low == 1 else []
+        for n in range(max(low, 2), min(high, len(text)) + 1):
+            found += [text[i : i + n] for i in range(len(text) - n + 1)]
+        return found
+
+    def transform(self, texts: Sequence[str], head: LinearHead) -> np.ndarray:
+        """``head``'s logits for each text's TF-IDF vector, without building the sparse matrix."""
+        out = np.tile(head.bias, (len(texts), 1))
+        for row, text in enumerate(texts):
+            counts: dict[int, int] = {}
+            for gram in self.grams(text):
+                column = self.vocabulary.get(gram)
+                if column is not None:
+                    counts[column] = counts.get(column, 0) + 1
+            if not counts:
+                continue
+            columns = np.fromiter(counts, dtype=np.int64)
+            values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64))) * self.idf[columns]
+            values /= np.linalg.norm(values)
+            out[row] += values @ head.weights[columns]
+        return out
 
 
 @dataclass
@@ -85,9 +157,13 @@ class HybridClassifier:
         return parts
 
     @staticmethod
-    def _logits(parts, texts: Sequence[str], dense_x: np.ndarray) -> np.ndarray:
+    def _fold_logits(parts, texts: Sequence[str], dense_x: np.ndarray) -> np.ndarray:
         dense, vectorizer, lexical = parts
         return (dense.predict_log_proba(dense_x) + lexical.predict_log_proba(vectorizer.transform(texts))) / 2
+
+    def _logits(self, texts: Sequence[str], dense_x: np.ndarray) -> np.ndarray:
+        lexical = log_softmax(self._ngrams.transform(texts, self._lexical), axis=1)
+        return (self._dense.log_probabilities(np.asarray(dense_x, dtype=np.float64)) + lexical) / 2
 
     def fit(
         self,
@@ -106,26 +182,29 @@ class HybridClassifier:
         for train, test in StratifiedKFold(folds, shuffle=True, random_state=13).split(texts, y):
             parts = self._fit_parts(self._new_models(), [texts[i] for i in train], dense_x[train], y[train], w[train])
             fold = np.full((len(test), len(self.labels)), -30.0)
-            fold[:, parts[0].classes_] = self._logits(parts, [texts[i] for i in test], dense_x[test])
+            fold[:, parts[0].classes_] = self._fold_logits(parts, [texts[i] for i in test], dense_x[test])
             oof[test] = fold
 
         def nll(temperature: float) -> float:
             return -log_softmax(oof / temperature, axis=1)[np.arange(len(y)), y].mean()
 
         self.temperature = float(minimize_scalar(nll, bounds=(0.05, 5.0), method="bounded").x)
-        self._parts = self._fit_parts(self._new_models(), texts, dense_x, y, w)
+        dense, vectorizer, lexical = self._fit_parts(self._new_models(), texts, dense_x, y, w)
+        # Serving keeps only the linear maps: a request costs two small products, not scikit-learn's checks.
+        self._dense, self._ngrams, self._lexical = (
+            LinearHead.of(dense),
+            CharNgrams.of(vectorizer),
+            LinearHead.of(lexical),
+        )
         accuracy = float((oof.argmax(axis=1) == y).mean())
         return {"cv_accuracy": round(accuracy, 4), "temperature": round(self.temperature, 4), "n": len(y)}
 
     def predict_proba(self, texts: Sequence[str], dense_x: np.ndarray) -> np.ndarray:
-        return softmax(self._logits(self._parts, texts, dense_x) / self.temperature, axis=1)
+        return softmax(self._logits(texts, dense_x) / self.temperature, axis=1)
 
     def lexical_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities from the character n-gram half alone: cheap enough for every clause of a message."""
-        _, vectorizer, lexical = self._parts
-        probabilities = np.zeros((len(texts), len(self.labels)))
-        probabilities[:, lexical.classes_] = lexical.predict_proba(vectorizer.transform(texts))
-        return probabilities
+        return softmax(self._ngrams.transform(texts, self._lexical), axis=1)
 
     def predict(self, text: str, dense: np.ndarray) -> Prediction:
         probabilities = self.predict_proba([text], dense.reshape(1, -1))[0]
@@ -170,10 +249,10 @@ class EntryClassifier:
         """Log-probability of each entry (in ``entries`` order) for one message vector."""
         return log_softmax(self._weights @ vector.astype(np.float32) + self._bias)
 
-    def fit_scores(self, log_p: np.ndarray) -> dict[str, float]:
-        """Per entry, its log-probability mapped linearly from [LOG_FLOOR, 0] onto [0, 1] (a ranking feature)."""
-        scores = np.clip(1.0 - log_p / self.LOG_FLOOR, 0.0, 1.0)
-        return dict(zip(self.entries, scores.tolist(), strict=True))
+    def fit_scores(self, log_p: np.ndarray) -> np.ndarray:
+        """Per entry (in ``entries`` order), its log-probability mapped linearly from [LOG_FLOOR, 0] onto [0, 1]:
+        how strongly the message belongs to it, a ranking feature."""
+        return np.clip(1.0 - log_p / self.LOG_FLOOR, 0.0, 1.0)
 
 
 def dense_features(vectors: np.ndarray, messages: Sequence[NormalizedMessage], use_cues: bool = True) -> np.ndarray:

@@ -11,7 +11,6 @@ from rapidfuzz import fuzz
 
 from retrieval.ranking import Scored
 from retrieval.types import Suggestion
-from scripts_library.compliance import ComplianceChecker
 from scripts_library.lint import promised_reply_minutes
 from scripts_library.render import TemplateRejected
 
@@ -29,7 +28,7 @@ class Composed:
 def compose(
     ranked: Sequence[Scored],
     context: Mapping[str, object],
-    checker: ComplianceChecker,
+    breaks_wording_rules: Callable[[str], bool],
     top_k: int,
     explain: Callable[[Scored], tuple[str, ...]],
     deadline_minutes: int | None = None,
@@ -46,7 +45,7 @@ def compose(
         except TemplateRejected:
             dropped.append(candidate.id)
             continue
-        if checker.check(rendered.text, forbidden_only=True):
+        if breaks_wording_rules(rendered.text):
             log.warning("suggestion %s dropped: rendered text breaks a compliance rule", candidate.id)
             dropped.append(candidate.id)
             continue

@@ -38,6 +38,8 @@ TOKENIZER_FILE = "assets/multilingual-e5-small/tokenizer.json"
 ONNX_FP32 = "onnx/model.onnx"
 ONNX_INT8 = "onnx/model_qint8.onnx"
 PROVENANCE_FILE = "huashu_model.json"
+# 2: activations quantised per token (batch-independent vectors); an older provisioned directory is redone.
+LAYOUT_VERSION = 2
 QK = 32  # weights per Q4_0 block
 Q4_BLOCK_BYTES = 2 + QK // 2
 
@@ -234,6 +236,7 @@ def write_sentence_transformers_dir(dest: Path) -> None:
         dest / PROVENANCE_FILE,
         {
             "model_id": MODEL_ID,
+            "layout_version": LAYOUT_VERSION,
             "dimension": header.hidden,
             "license": "MIT",
             "sources": {
@@ -293,11 +296,84 @@ def export_onnx(model_dir: Path) -> None:
             dynamo=False,
         )
     quantize_dynamic(str(fp32), str(model_dir / ONNX_INT8), weight_type=QuantType.QInt8, per_channel=True)
+    quantize_activations_per_token(model_dir / ONNX_INT8)
+
+
+def quantize_activations_per_token(path: Path) -> None:
+    """Rewrite a dynamically quantised model so every token's activations get their own int8 scale.
+
+    ONNX Runtime's ``DynamicQuantizeLinear`` picks one scale for the whole input tensor, so a message's vector
+    would depend on the other messages batched with it (and on their padding): micro-batching would change
+    suggestions. Each one is replaced by a per-token symmetric quantisation (scale = max|x| / 127, zero point
+    128), and the row scale multiplies each ``MatMulInteger`` result back. A message's vector is then the same
+    alone or in any batch, and closer to the fp32 model's; it costs a few elementwise ops per layer.
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    constants = {
+        "pt_127": np.array(127.0, np.float32),
+        "pt_eps": np.array(1e-12, np.float32),
+        "pt_one": np.array(1.0, np.float32),
+        "pt_zero_point": np.array(128, np.uint8),
+    }
+    graph.initializer.extend(numpy_helper.from_array(value, name) for name, value in constants.items())
+    renamed: dict[str, str] = {}
+    rescale_after: dict[int, object] = {}
+    rewritten = []
+    for node in graph.node:
+        if node.op_type != "DynamicQuantizeLinear":
+            rewritten.append(node)
+            continue
+        x, (quantized, scale, zero_point) = node.input[0], node.output
+        row = f"{x}/per_token"
+        rewritten += [
+            helper.make_node("Abs", [x], [f"{row}/abs"]),
+            helper.make_node("ReduceMax", [f"{row}/abs"], [f"{row}/max"], axes=[-1], keepdims=1),
+            helper.make_node("Max", [f"{row}/max", "pt_eps"], [f"{row}/range"]),
+            helper.make_node("Div", [f"{row}/range", "pt_127"], [f"{row}/scale"]),
+            helper.make_node("Div", ["pt_127", f"{row}/range"], [f"{row}/inverse"]),
+            helper.make_node("Mul", [x, f"{row}/inverse"], [f"{row}/scaled"]),
+            helper.make_node("QuantizeLinear", [f"{row}/scaled", "pt_one", "pt_zero_point"], [quantized]),
+        ]
+        renamed |= {scale: "pt_one", zero_point: "pt_zero_point"}  # the tensor scale becomes 1: rows rescale
+        for matmul in consumers[quantized]:
+            (cast,) = consumers[matmul.output[0]]
+            (multiply,) = consumers[cast.output[0]]
+            output = multiply.output[0]
+            multiply.output[0] = f"{output}/before_row_scale"
+            rescale_after[id(multiply)] = helper.make_node(
+                "Mul", [f"{output}/before_row_scale", f"{row}/scale"], [output]
+            )
+    nodes = []
+    for node in rewritten:
+        node.input[:] = [renamed.get(name, name) for name in node.input]
+        nodes.append(node)
+        if id(node) in rescale_after:
+            nodes.append(rescale_after[id(node)])
+    del graph.node[:]
+    graph.node.extend(nodes)
+    leftover = [n.name for n in nodes if n.op_type == "MatMulInteger" and n.input[2] != "pt_zero_point"]
+    if leftover:
+        raise ModelProvisionError(
+            f"{path}: {len(leftover)} MatMulInteger nodes not rewritten; cannot quantise per token"
+        )
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
 
 
 def is_installed(model_dir: Path) -> bool:
-    """True when a provisioned directory (both fp32 and int8 forms) is complete."""
-    return (model_dir / PROVENANCE_FILE).is_file() and (model_dir / ONNX_INT8).is_file()
+    """True when a provisioned directory (both fp32 and int8 forms) is complete and of the current layout."""
+    provenance = model_dir / PROVENANCE_FILE
+    if not provenance.is_file() or not (model_dir / ONNX_INT8).is_file():
+        return False
+    return json.loads(provenance.read_text()).get("layout_version") == LAYOUT_VERSION
 
 
 def install(dest: Path, force: bool = False) -> Path:

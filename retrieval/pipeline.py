@@ -94,12 +94,14 @@ class Assistant:
             return reasons(index, item, c, request.platform, priors.rated(item.candidate.id))
 
         deadline = c.escalation.respond_within_minutes if c.escalation.required else None
-        composed = compose(ranked, request.context, index.checker, request.top_k, explain, deadline)
+        composed = compose(ranked, request.context, index.breaks_wording_rules, request.top_k, explain, deadline)
         groups = [SuggestionGroup(c.intent, composed.suggestions)]
         dropped = list(composed.dropped)
         for intent in c.secondary_intents:
             own = [item for item in ranked if item.candidate.intents[0] == intent.id]
-            extra = compose(own, request.context, index.checker, min(request.top_k, SECONDARY_TOP_K), explain, deadline)
+            extra = compose(
+                own, request.context, index.breaks_wording_rules, min(request.top_k, SECONDARY_TOP_K), explain, deadline
+            )
             groups.append(SuggestionGroup(intent, extra.suggestions))
             dropped += [d for d in extra.dropped if d not in dropped]
         return SuggestResult(c, composed.suggestions, index.version, tuple(dropped), tuple(groups))

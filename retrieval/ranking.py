@@ -3,16 +3,16 @@ weighted sum of features in [0, 1] orders them; the customer's mood may move its
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from retrieval.serving import Candidate, ServingIndex
+from retrieval.serving import Candidate, CandidateTable, ServingIndex
 from retrieval.settings import RankingWeights
 from retrieval.types import Classification
-from scripts_library.vocabulary import EMOTION_NAMES, LEAD_EMOTIONS, PLATFORM_NAMES
+from scripts_library.vocabulary import EMOTION_NAMES, EMOTIONS, LEAD_EMOTIONS, PLATFORM_NAMES, PLATFORMS
 
 SEARCH_DEPTH = 64
 SEMANTIC_CANDIDATES = 30
@@ -78,6 +78,9 @@ class Priors:
 NO_FEEDBACK = Priors()
 
 
+FEATURES = ("semantic", "lexical", "intent", "emotion", "platform", "prior", "entry")
+
+
 @dataclass(frozen=True)
 class RankingFeatures:
     semantic: float
@@ -109,61 +112,69 @@ class Scored:
     score: float
 
 
-def semantic_scores(index: ServingIndex, vector: np.ndarray) -> dict[str, float]:
-    """Best inner product per entry among the ``SEARCH_DEPTH`` nearest searchable texts."""
+def semantic_scores(index: ServingIndex, vector: np.ndarray) -> np.ndarray:
+    """Per candidate, its best inner product among the ``SEARCH_DEPTH`` nearest searchable texts (-inf: none)."""
+    best = np.full(len(index.table), -np.inf)
     depth = min(SEARCH_DEPTH, index.faiss.ntotal)
-    if depth == 0:
-        return {}
-    scores, rows = index.faiss.search(vector.reshape(1, -1).astype(np.float32), depth)
-    best: dict[str, float] = {}
-    for score, row in zip(scores[0], rows[0], strict=True):
-        if row >= 0:
-            owner = index.rows[row]
-            best[owner] = max(best.get(owner, -1.0), float(score))
+    if depth:
+        scores, rows = index.faiss.search(vector.reshape(1, -1).astype(np.float32), depth)
+        owners = index.table.row_owner[rows[0][rows[0] >= 0]]
+        found = scores[0][rows[0] >= 0]
+        np.maximum.at(best, owners[owners >= 0], found[owners >= 0])
     return best
 
 
-def candidate_ids(index: ServingIndex, semantic: Mapping[str, float], c: Classification) -> list[str]:
+def candidate_positions(table: CandidateTable, semantic: np.ndarray, c: Classification) -> np.ndarray:
     """The nearest entries, then every entry of the turn's requests and alternative intents, without repeats."""
-    ids = sorted(semantic, key=semantic.get, reverse=True)[:SEMANTIC_CANDIDATES]
-    for intent in [*(i.id for i in c.intents), *(label for label, _ in c.intent.alternatives)]:
-        ids += index.by_intent.get(intent, [])
-    return list(dict.fromkeys(ids))
+    seen = np.flatnonzero(np.isfinite(semantic))
+    nearest = seen[np.argsort(-semantic[seen], kind="stable")][:SEMANTIC_CANDIDATES]
+    intents = [*(i.id for i in c.intents), *(label for label, _ in c.intent.alternatives)]
+    parts = [nearest, *(table.by_intent[i] for i in intents if i in table.by_intent)]
+    ordered = np.concatenate(parts) if parts else nearest
+    _, first = np.unique(ordered, return_index=True)
+    return ordered[np.sort(first)]
 
 
-def emotion_fit(customer_emotion: str, suited: Sequence[str]) -> float:
-    """How well a reply suits the customer's mood: angry/anxious customers need their variants."""
-    if customer_emotion in suited:
-        return 1.0
-    if customer_emotion in LEAD_EMOTIONS:
-        return 0.0
-    return 0.6 if "neutral" in suited else 0.2
-
-
-def features(
-    candidate: Candidate,
-    semantic: float,
-    entry_fit: float,
-    prior: float,
+def feature_matrix(
+    table: CandidateTable,
+    chosen: np.ndarray,
+    semantic: np.ndarray,
+    entry_fit: np.ndarray | None,
+    priors: Priors,
     c: Classification,
     platform: str | None,
-) -> RankingFeatures:
-    """The scorer's inputs for one candidate, each in [0, 1]."""
-    intent_p = max(c.topic_probabilities.get(i, 0.0) for i in candidate.intents)
-    if candidate.intents[0] == c.intent.id:
-        intent_p = max(intent_p, c.intent.confidence)
-    lexical = 0.0
-    if candidate.examples and c.normalized.text:
-        lexical = process.extractOne(c.normalized.text, candidate.examples, scorer=fuzz.ratio)[1] / 100
-    specific = platform is not None and platform in candidate.platforms
-    return RankingFeatures(
-        semantic=max(semantic, 0.0),
-        lexical=lexical,
-        intent=intent_p,
-        emotion=emotion_fit(c.emotion.id, candidate.emotions),
-        platform=1.0 if specific else 0.5,
-        prior=prior,
-        entry=entry_fit,
+) -> np.ndarray:
+    """The scorer's inputs, one row per chosen candidate, columns in ``FEATURES`` order, each in [0, 1]."""
+    found = semantic[np.isfinite(semantic)]
+    near = semantic[chosen]
+    near = np.where(np.isfinite(near), near, found.min() if found.size else 0.0)
+    topic = np.array([c.topic_probabilities.get(label, 0.0) for label in table.labels])
+    intent = (table.serves[chosen] * topic).max(axis=1)
+    own = table.primary[chosen] == table.labels.get(c.intent.id, -2)
+    intent = np.where(own, np.maximum(intent, c.intent.confidence), intent)
+    text = c.normalized.text
+    lexical = np.array(
+        [
+            process.extractOne(text, table.candidates[i].examples, scorer=fuzz.ratio)[1] / 100
+            if text and table.candidates[i].examples
+            else 0.0
+            for i in chosen
+        ]
+    )
+    if c.emotion.id in EMOTIONS:
+        suited = table.suits[chosen, EMOTIONS.index(c.emotion.id)]
+        otherwise = 0.0 if c.emotion.id in LEAD_EMOTIONS else np.where(table.neutral[chosen], 0.6, 0.2)
+        emotion = np.where(suited, 1.0, otherwise)
+    else:
+        emotion = np.zeros(len(chosen))
+    specific = table.specific[chosen, PLATFORMS.index(platform)] if platform in PLATFORMS else np.zeros(len(chosen))
+    prior = np.array([priors.rate(table.candidates[i].id, c.intent.id) for i in chosen])
+    columns = table.entry_column[chosen]
+    entry = np.full(len(chosen), UNSEEN_ENTRY_FIT)
+    if entry_fit is not None:
+        entry = np.where(columns >= 0, entry_fit[np.maximum(columns, 0)], UNSEEN_ENTRY_FIT)
+    return np.column_stack(
+        [np.maximum(near, 0.0), lexical, intent, emotion, np.where(specific, 1.0, 0.5), prior, entry]
     )
 
 
@@ -187,23 +198,19 @@ def rank(
     priors: Priors,
 ) -> list[Scored]:
     """Every candidate that suits the platform, best first."""
+    table = index.table
     semantic = semantic_scores(index, search_vector)
-    floor = min(semantic.values(), default=0.0)
-    entry_fit = index.entry_fit(entry_log_p)
-    scored = []
-    for candidate_id in candidate_ids(index, semantic, c):
-        candidate = index.candidates[candidate_id]
-        if candidate.suits_platform(platform):
-            f = features(
-                candidate,
-                semantic.get(candidate_id, floor),
-                entry_fit.get(candidate_id, UNSEEN_ENTRY_FIT),
-                priors.rate(candidate_id, c.intent.id),
-                c,
-                platform,
-            )
-            scored.append(Scored(candidate, f, f.score(weights)))
-    return lead_with_mood_variant(sorted(scored, key=lambda item: item.score, reverse=True), c.emotion.id)
+    chosen = candidate_positions(table, semantic, c)
+    if platform in PLATFORMS:
+        chosen = chosen[table.on_platform[chosen, PLATFORMS.index(platform)]]
+    entry_fit = index.entry_model.fit_scores(entry_log_p) if index.entry_model and entry_log_p is not None else None
+    matrix = feature_matrix(table, chosen, semantic, entry_fit, priors, c, platform)
+    scores = matrix @ np.array([getattr(weights, name) for name in FEATURES])
+    order = np.argsort(-scores, kind="stable")
+    ranked = [
+        Scored(table.candidates[chosen[k]], RankingFeatures(*map(float, matrix[k])), float(scores[k])) for k in order
+    ]
+    return lead_with_mood_variant(ranked, c.emotion.id)
 
 
 def reasons(index: ServingIndex, item: Scored, c: Classification, platform: str | None, rated: bool) -> tuple[str, ...]:

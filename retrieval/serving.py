@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from scripts_library.loader import rewriter
 from scripts_library.render import Rendered, render
 from scripts_library.schema import ComplianceFile, EscalationFile, FaqEntry, NormalizationFile, Script
 from scripts_library.text import Rewriter, canonical, compact, normalize
+from scripts_library.vocabulary import EMOTIONS, PLATFORMS
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,45 @@ def _candidate_from_faq(entry: FaqEntry, rewrite: Rewriter) -> Candidate:
     )
 
 
+class CandidateTable:
+    """The candidates as arrays, built once per index: ranking a request is then a few numpy operations.
+
+    Row ``i`` describes ``candidates[i]``: which intents it serves, which moods and platforms it suits, where
+    the entry classifier scores it, and which of the index's vectors (FAISS rows) belong to it.
+    """
+
+    def __init__(
+        self,
+        candidates: Sequence[Candidate],
+        intent_labels: Sequence[str],
+        rows: Sequence[str],
+        classified_entries: Sequence[str],
+    ) -> None:
+        self.candidates = list(candidates)
+        self.position = {c.id: i for i, c in enumerate(self.candidates)}
+        self.labels = {label: k for k, label in enumerate(intent_labels)}
+        n = len(self.candidates)
+        self.serves = np.zeros((n, len(intent_labels)), bool)
+        self.primary = np.full(n, -1)
+        self.suits = np.zeros((n, len(EMOTIONS)), bool)
+        self.on_platform = np.zeros((n, len(PLATFORMS)), bool)
+        self.specific = np.zeros((n, len(PLATFORMS)), bool)
+        for i, c in enumerate(self.candidates):
+            self.serves[i, [self.labels[intent] for intent in c.intents if intent in self.labels]] = True
+            self.primary[i] = self.labels.get(c.intents[0], -1)
+            self.suits[i] = [emotion in c.emotions for emotion in EMOTIONS]
+            self.specific[i] = [p in c.platforms for p in PLATFORMS]
+            self.on_platform[i] = self.specific[i] | ("all" in c.platforms)
+        self.neutral = self.suits[:, EMOTIONS.index("neutral")]
+        self.row_owner = np.array([self.position.get(owner, -1) for owner in rows], dtype=np.int64)
+        entry_column = {entry: k for k, entry in enumerate(classified_entries)}
+        self.entry_column = np.array([entry_column.get(c.id, -1) for c in self.candidates], dtype=np.int64)
+        self.by_intent = {label: np.flatnonzero(self.serves[:, k]) for label, k in self.labels.items()}
+
+    def __len__(self) -> int:
+        return len(self.candidates)
+
+
 class ServingIndex:
     """One loaded artifact plus what the ranker derives from it; never mutated after construction."""
 
@@ -73,11 +114,9 @@ class ServingIndex:
         faqs = [FaqEntry.model_validate(f) for f in entries["faqs"]]
         self.candidates: dict[str, Candidate] = {s.id: _candidate_from_script(s, self.rewrite) for s in scripts}
         self.candidates |= {f.id: _candidate_from_faq(f, self.rewrite) for f in faqs}
-        self.by_intent: dict[str, list[str]] = {}
-        for candidate in self.candidates.values():
-            for intent in candidate.intents:
-                self.by_intent.setdefault(intent, []).append(candidate.id)
         self.checker = ComplianceChecker(ComplianceFile.model_validate(entries["compliance"]))
+        # Rendered replies repeat (same script, same order details): their wording check is remembered.
+        self.breaks_wording_rules = lru_cache(maxsize=16_384)(self._breaks_wording_rules)
         self.escalation = EscalationPolicy(EscalationFile.model_validate(entries["escalation"]))
         self.intent_names = {i["id"]: i["name"] for i in entries["intents"]}
         self.intent_model: HybridClassifier = artifact.classifiers["intent"]
@@ -85,6 +124,8 @@ class ServingIndex:
         # Artifacts published before the entry classifier existed lack it; they classify and rank without it.
         self.entry_model: EntryClassifier | None = artifact.classifiers.get("entry")
         self.entry_intents = self._entry_intent_matrix()
+        classified = self.entry_model.entries if self.entry_model is not None else []
+        self.table = CandidateTable(list(self.candidates.values()), self.intent_model.labels, self.rows, classified)
 
     def _entry_intent_matrix(self) -> np.ndarray:
         """0/1 matrix, entry classifier's entries × intent labels: the intent each entry serves first."""
@@ -97,6 +138,9 @@ class ServingIndex:
                 matrix[row, labels.index(candidate.intents[0])] = 1.0
         return matrix
 
+    def _breaks_wording_rules(self, text: str) -> bool:
+        return bool(self.checker.check(text, forbidden_only=True))
+
     def without_topic_neutral(self, text: str) -> str:
         """``text`` without threats that say nothing about the topic (normalization.yaml ``topic_neutral``)."""
         return self._topic_neutral.sub("", text)
@@ -104,7 +148,3 @@ class ServingIndex:
     def entry_log_probabilities(self, vector: np.ndarray) -> np.ndarray | None:
         """The entry classifier's log-probabilities for a message vector (None without the classifier)."""
         return self.entry_model.log_probabilities(vector) if self.entry_model is not None else None
-
-    def entry_fit(self, entry_log_p: np.ndarray | None) -> dict[str, float]:
-        """Per entry, how strongly the entry classifier assigns the message to it, in [0, 1]."""
-        return self.entry_model.fit_scores(entry_log_p) if self.entry_model and entry_log_p is not None else {}

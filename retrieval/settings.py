@@ -78,7 +78,15 @@ class RetrievalSettings(LibrarySettings):
     index_dir: Path = Field(VAR_DIR / "index", description="where index artifacts are published")
     cache_dir: Path = Field(VAR_DIR / "cache", description="embedding cache used by the indexer")
     message_cache_size: int = Field(4096, ge=0, description="LRU entries of recent message embeddings")
-    encoder_threads: int = Field(0, ge=0, description="ONNX Runtime threads per process (0 = all cores)")
+    encoder_threads: int = Field(
+        0, ge=0, description="ONNX Runtime threads per process (0 = the service's share: cores ÷ workers)"
+    )
+    encoder_max_batch: int = Field(
+        16, ge=1, le=256, description="most messages the service encodes in one call (1 = no micro-batching)"
+    )
+    encoder_batch_window_ms: float = Field(
+        1.0, ge=0, le=2, description="under load, how long a batch waits for more messages to join (ms)"
+    )
     search_threads: int = Field(
         1, ge=0, description="FAISS threads per process (0 = all cores); one query per worker needs one"
     )

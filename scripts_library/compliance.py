@@ -68,6 +68,7 @@ class ComplianceChecker:
         self.rules = rules
         self._compiled = {rule.id: tuple(re.compile(expression) for expression in rule.regex) for rule in rules.rules}
         self._patterns = {rule.id: tuple(_compact(p).text for p in rule.patterns) for rule in rules.rules}
+        self._literals = {rid: tuple(re.compile(re.escape(p)) for p in pats) for rid, pats in self._patterns.items()}
         self._exceptions = {rule.id: tuple(_compact(p).text for p in rule.exceptions) for rule in rules.rules}
 
     def check(self, text: str, emotions: Sequence[str] = (), forbidden_only: bool = False) -> list[Violation]:
@@ -103,8 +104,8 @@ class ComplianceChecker:
         for exception in self._exceptions[rule.id]:
             masked = masked.replace(exception, "\x00" * len(exception))
         found: list[Violation] = []
-        for pattern in self._patterns[rule.id]:
-            for match in re.finditer(re.escape(pattern), masked):
+        for pattern, literal in zip(self._patterns[rule.id], self._literals[rule.id], strict=True):
+            for match in literal.finditer(masked):
                 found.append(self._violation(rule, compacted, match.start(), match.end(), match.group()))
             if rule.fuzzy and not found and len(pattern) >= MIN_FUZZY_LENGTH:
                 found.extend(self._fuzzy(rule, compacted, masked, pattern))

@@ -53,3 +53,25 @@ def test_cue_features_count_mood_signals_and_are_appended_for_emotion_models():
     messages = [normalize("好的"), normalize("气死了")]
     assert dense_features(vectors, messages, use_cues=True).shape == (2, 4 + len(angry))
     assert dense_features(vectors, messages, use_cues=False).shape == (2, 4)
+
+
+def test_the_serving_path_reproduces_scikit_learn_exactly():
+    """The classifier serves from its linear maps; they must give scikit-learn's own numbers."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from retrieval.classifier import CharNgrams, LinearHead
+
+    texts, dense, labels = _data(np.random.default_rng(11))
+    texts3 = [*texts, "退款到哪了", "退款多久到账", "钱退了吗", "退款被拒"]
+    labels3 = [*labels, *["refund"] * 4]
+    probes = [*texts3, "发票  快递 ！", "ＡＢＣ abc", "", "没见过的字"]
+    for ngram_range in ((1, 3), (2, 3)):
+        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=ngram_range, sublinear_tf=True)
+        model = LogisticRegression(C=8.0, max_iter=2000).fit(vectorizer.fit_transform(texts3), labels3)
+        expected = model.decision_function(vectorizer.transform(probes))
+        ours = CharNgrams.of(vectorizer).transform(probes, LinearHead.of(model))
+        np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-9)
+    head = LinearHead.of(LogisticRegression(C=8.0, max_iter=2000).fit(dense, labels))
+    reference = LogisticRegression(C=8.0, max_iter=2000).fit(dense, labels)
+    np.testing.assert_allclose(np.exp(head.log_probabilities(dense)), reference.predict_proba(dense), rtol=1e-5)

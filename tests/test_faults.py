@@ -23,7 +23,7 @@ from sqlalchemy import event
 
 from app.main import create_app
 from app.settings import Settings
-from eval.reliability import feedback_burst_with_kill, server_env, stored_feedback
+from eval.reliability import feedback_burst_with_kill, issue_suggestions, server_env, stored_feedback
 from eval.server import Server
 from retrieval import artifact
 
@@ -32,15 +32,11 @@ def test_kill_9_during_a_feedback_burst_loses_no_acknowledged_row(base_settings,
     shutil.copytree(base_settings.index_dir, tmp_path / "index")
     env = server_env(base_settings, tmp_path)
     with Server(workers=1, env=env) as server:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            request_ids = [
-                client.post("/v1/suggest", json={"message": f"第{i}单的发票怎么开"}).json()["request_id"]
-                for i in range(40)
-            ]
-        acknowledged = feedback_burst_with_kill(server.url, server.kill, request_ids, kill_after=30)
+        issued = issue_suggestions(server.url, 40, "第{}单的发票怎么开")
+        acknowledged = feedback_burst_with_kill(server.url, server.kill, issued, kill_after=30)
     assert server.process.returncode == -signal.SIGKILL
     with Server(workers=1, env=env) as restarted, httpx.Client(base_url=restarted.url, timeout=30) as client:
-        again = client.post("/v1/feedback", json={"request_id": request_ids[0], "action": "none_fit"})
+        again = client.post("/v1/feedback", json={"request_id": issued[0][0], "action": "none_fit"})
         assert again.status_code in (200, 201)
     recovered = stored_feedback(tmp_path / "data" / "huashu.sqlite")
     assert len(acknowledged) >= 30
@@ -211,10 +207,16 @@ def store_fault(client: TestClient, pragma: str):
 )
 def test_unwritable_store_gives_503_on_feedback_while_suggestions_go_on(served, pragma):
     client, _ = served
-    request_id = client.post("/v1/suggest", json={"message": "退货怎么寄"}).json()["request_id"]
+    suggested = client.post("/v1/suggest", json={"message": "退货怎么寄"}).json()
     client.app.state.service.store.flush()
     # 2,000 characters need new pages, so the write cannot fit into free space of existing ones
-    feedback = {"request_id": request_id, "script_id": "x.y", "action": "edited", "final_text": "已处理" * 666}
+    script_id = suggested["suggestions"][0]["script_id"]
+    feedback = {
+        "request_id": suggested["request_id"],
+        "script_id": script_id,
+        "action": "edited",
+        "final_text": "已处理" * 666,
+    }
     restore = store_fault(client, pragma)
     try:
         response = client.post("/v1/feedback", json=feedback)

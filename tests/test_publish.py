@@ -64,3 +64,22 @@ def test_background_retraining_replaces_reused_classifiers(publishing):
     assert manifest.classifiers_from is None
     assert not is_stale(settings.library_dir, settings.index_dir, manifest.model_fingerprint)
     assert NEW_SENTENCE in _top_texts(client)
+
+
+def test_edits_during_a_retrain_are_folded_into_one_more_run_and_the_latest_library_wins(publishing):
+    client, settings = publishing
+    service = client.app.state.service
+    service.settings = settings.model_copy(update={"retrain_after_publish": True})
+    _rewrite_where_is_package(settings.library_dir)
+    service.publish_library()
+    path = settings.library_dir / "faq" / "invoice.yaml"
+    for note in ("# 第一次补充说明\n", "# 第二次补充说明\n"):  # two more approvals while the first retrain runs
+        path.write_text(path.read_text("utf-8") + note, "utf-8")
+        service.publish_library()
+    deadline = time.monotonic() + 600
+    while service.retrainer.busy() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    manifest = current_manifest(settings.index_dir)
+    assert service.retrainer.runs == 2, "one run, then one more for everything approved meanwhile"
+    assert manifest.classifiers_from is None and manifest.version == service.assistant.index.version
+    assert not is_stale(settings.library_dir, settings.index_dir, manifest.model_fingerprint)

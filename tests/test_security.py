@@ -243,3 +243,33 @@ def test_no_pii_in_server_logs_or_stored_rows(logged_server):
         )
     assert "[电话]" in stored and "[订单]" in stored
     assert [value for value in PII if value in stored] == []
+
+
+def test_agents_sharing_a_key_are_limited_one_by_one_and_the_key_as_a_whole(
+    base_settings, built_index, tmp_path, encoder
+):
+    settings = base_settings.model_copy(
+        update={
+            "data_dir": tmp_path / "data",
+            "api_keys": configured_keys(),
+            "rate_limit_per_minute": 60,
+            "rate_limit_burst": 5,
+            "agent_rate_limit_per_minute": 6,
+            "agent_rate_limit_burst": 2,
+        }
+    )
+    with TestClient(create_app(settings, encoder)) as client:
+
+        def classify(agent: str | None) -> int:
+            headers = headers_for("agent", "bearer") | ({"X-Agent-Id": agent} if agent else {})
+            return client.post("/v1/classify", json={"message": "在吗"}, headers=headers).status_code
+
+        assert [classify("agent-7") for _ in range(3)] == [200, 200, 429]  # one looping agent is stopped…
+        assert classify("agent-8") == 200  # …its teammates are not
+        assert [classify(f"agent-{n}") for n in range(20, 23)] == [200, 200, 429]  # the key as a whole is capped
+        limited = client.post("/v1/classify", json={"message": "在吗"}, headers=headers_for("agent", "bearer"))
+        assert limited.status_code == 429 and "API key" in limited.json()["error"]["message"]
+        bad = client.post(
+            "/v1/classify", json={"message": "在吗"}, headers=headers_for("agent", "bearer") | {"X-Agent-Id": "x" * 65}
+        )
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_agent_id"

@@ -1,0 +1,98 @@
+"""Retraining after a studio publish, in a separate low-priority process, one at a time.
+
+An approval is served within seconds by a quick publish that reuses the served classifiers; retraining them
+takes a minute of CPU, which inside the serving worker would slow every suggestion. So ``Retrainer``
+runs ``python -m indexer build --only-if-unchanged`` as a child process at the lowest CPU priority with one
+thread, hands its result over by the normal artifact publish, and asks the service to hot-swap it. Approvals
+that arrive meanwhile are folded into one more run after it (the latest library wins); a run that finds
+the library changed under it does not publish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from retrieval.settings import RetrievalSettings
+
+log = logging.getLogger(__name__)
+
+ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+LOWEST_PRIORITY = 19
+
+
+def environment(settings: RetrievalSettings) -> dict[str, str]:
+    """The ``HUASHU_*`` variables that make a child process read the same model, library and index."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump(mode="json").items():
+        if name in RetrievalSettings.model_fields:
+            env[f"HUASHU_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+    return env
+
+
+class Retrainer:
+    """Runs at most one retraining process; ``request()`` schedules the next."""
+
+    def __init__(self, settings: RetrievalSettings, on_published: Callable[[], object]) -> None:
+        self._settings = settings
+        self._on_published = on_published
+        self._lock = threading.Lock()
+        self._wanted = False
+        self._thread: threading.Thread | None = None
+        self._process: subprocess.Popen | None = None
+        self.runs = 0
+
+    def request(self) -> None:
+        """Retrain the library as it is now: at once, or right after the run in progress."""
+        with self._lock:
+            self._wanted = True
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="retrain", daemon=True)
+                self._thread.start()
+
+    def busy(self) -> bool:
+        with self._lock:
+            return self._thread is not None
+
+    def stop(self) -> None:
+        """Stop a run in progress (its version is not published); used at shutdown."""
+        with self._lock:
+            self._wanted = False
+            process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                if not self._wanted:
+                    self._thread = None
+                    return
+                self._wanted = False
+            if self._run() == 0:
+                self._on_published()
+
+    def _run(self) -> int:
+        s = self._settings
+        command = [sys.executable, "-m", "indexer", "build", "--quiet", "--only-if-unchanged"]
+        command += ["--library", str(Path(s.library_dir).resolve()), "--out", str(Path(s.index_dir).resolve())]
+        env = os.environ | environment(s) | ONE_THREAD | {"HUASHU_ENCODER_THREADS": "1"}
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        with self._lock:
+            self._process = process
+        with contextlib.suppress(OSError):  # it may already be gone
+            os.setpriority(os.PRIO_PROCESS, process.pid, LOWEST_PRIORITY)
+        output, _ = process.communicate()
+        with self._lock:
+            self._process = None
+            self.runs += 1
+        if process.returncode != 0:
+            log.error("retraining failed (exit %d): %s", process.returncode, output.strip()[-500:])
+        return process.returncode
