@@ -8,6 +8,7 @@ import threading
 import time
 
 import faiss
+from threadpoolctl import threadpool_limits
 
 from app.observability import Metrics
 from app.retrain import Retrainer
@@ -45,10 +46,11 @@ class Service:
         """Load the model (unless one is handed over), the published index and the store.
 
         Threads: each of the ``workers`` processes gets cores ÷ workers encoder threads unless
-        ``encoder_threads`` says otherwise, and one FAISS thread, so workers × threads fits the cores.
+        ``encoder_threads`` says otherwise, and one FAISS/BLAS thread, so workers × threads fits the cores.
         Concurrent requests share encoder calls through the micro-batcher (``encoder_max_batch``)."""
-        if settings.search_threads:
+        if settings.search_threads:  # a single query's search and small matrix products gain nothing from threads
             faiss.omp_set_num_threads(settings.search_threads)
+            threadpool_limits(settings.search_threads, user_api="blas")
         started = time.perf_counter()
         threads = settings.encoder_threads or max(1, (os.cpu_count() or 1) // settings.workers)
         encoder = encoder or configured_encoder(settings.model_copy(update={"encoder_threads": threads}))

@@ -4,7 +4,7 @@ breaks a wording rule, skip near-repeats, and keep the best ``top_k``."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -26,7 +26,7 @@ class Composed:
 
 
 def compose(
-    ranked: Sequence[Scored],
+    ranked: Iterable[Scored],
     context: Mapping[str, object],
     breaks_wording_rules: Callable[[str], bool],
     top_k: int,

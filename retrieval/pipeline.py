@@ -98,7 +98,7 @@ class Assistant:
         groups = [SuggestionGroup(c.intent, composed.suggestions)]
         dropped = list(composed.dropped)
         for intent in c.secondary_intents:
-            own = [item for item in ranked if item.candidate.intents[0] == intent.id]
+            own = ranked.serving(intent.id)
             extra = compose(
                 own, request.context, index.breaks_wording_rules, min(request.top_k, SECONDARY_TOP_K), explain, deadline
             )

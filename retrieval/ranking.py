@@ -3,7 +3,7 @@ weighted sum of features in [0, 1] orders them; the customer's mood may move its
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,12 +115,9 @@ class Scored:
 def semantic_scores(index: ServingIndex, vector: np.ndarray) -> np.ndarray:
     """Per candidate, its best inner product among the ``SEARCH_DEPTH`` nearest searchable texts (-inf: none)."""
     best = np.full(len(index.table), -np.inf)
-    depth = min(SEARCH_DEPTH, index.faiss.ntotal)
-    if depth:
-        scores, rows = index.faiss.search(vector.reshape(1, -1).astype(np.float32), depth)
-        owners = index.table.row_owner[rows[0][rows[0] >= 0]]
-        found = scores[0][rows[0] >= 0]
-        np.maximum.at(best, owners[owners >= 0], found[owners >= 0])
+    scores, rows = index.nearest(vector, SEARCH_DEPTH)
+    owners = index.table.row_owner[rows]
+    np.maximum.at(best, owners[owners >= 0], scores[owners >= 0])
     return best
 
 
@@ -178,14 +175,38 @@ def feature_matrix(
     )
 
 
-def lead_with_mood_variant(ranked: list[Scored], emotion: str) -> list[Scored]:
-    """Angry customers get an apology-first reply first, anxious ones a concrete-time reply first."""
+def mood_first(order: np.ndarray, suits: np.ndarray, emotion: str) -> np.ndarray:
+    """Angry customers get an apology-first reply first, anxious ones a concrete-time reply first: the best
+    candidate suited to that mood moves to the front (``suits``: per candidate, whether it suits ``emotion``)."""
     if emotion not in LEAD_EMOTIONS:
-        return ranked
-    for position, item in enumerate(ranked):
-        if emotion in item.candidate.emotions:
-            return [item, *ranked[:position], *ranked[position + 1 :]]
-    return ranked
+        return order
+    suited = np.flatnonzero(suits[order])
+    if not suited.size:
+        return order
+    first = suited[0]
+    return np.concatenate([order[first : first + 1], order[:first], order[first + 1 :]])
+
+
+class Ranking:
+    """The candidates of one request, best first; ``Scored`` items are made only as they are read."""
+
+    def __init__(self, table: CandidateTable, chosen: np.ndarray, matrix: np.ndarray, scores: np.ndarray, order):
+        self._table, self._chosen, self._matrix, self._scores, self._order = table, chosen, matrix, scores, order
+
+    def _item(self, k: int) -> Scored:
+        candidate = self._table.candidates[self._chosen[k]]
+        return Scored(candidate, RankingFeatures(*map(float, self._matrix[k])), float(self._scores[k]))
+
+    def __iter__(self) -> Iterator[Scored]:
+        return (self._item(k) for k in self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def serving(self, intent: str) -> Iterator[Scored]:
+        """The candidates whose first intent is ``intent``, best first (the suggestions for a further request)."""
+        wanted = self._table.labels.get(intent, -2)
+        return (self._item(k) for k in self._order if self._table.primary[self._chosen[k]] == wanted)
 
 
 def rank(
@@ -196,7 +217,7 @@ def rank(
     platform: str | None,
     weights: RankingWeights,
     priors: Priors,
-) -> list[Scored]:
+) -> Ranking:
     """Every candidate that suits the platform, best first."""
     table = index.table
     semantic = semantic_scores(index, search_vector)
@@ -207,10 +228,8 @@ def rank(
     matrix = feature_matrix(table, chosen, semantic, entry_fit, priors, c, platform)
     scores = matrix @ np.array([getattr(weights, name) for name in FEATURES])
     order = np.argsort(-scores, kind="stable")
-    ranked = [
-        Scored(table.candidates[chosen[k]], RankingFeatures(*map(float, matrix[k])), float(scores[k])) for k in order
-    ]
-    return lead_with_mood_variant(ranked, c.emotion.id)
+    suits = table.suits[chosen, EMOTIONS.index(c.emotion.id)] if c.emotion.id in EMOTIONS else np.zeros(len(chosen))
+    return Ranking(table, chosen, matrix, scores, mood_first(order, suits, c.emotion.id))
 
 
 def reasons(index: ServingIndex, item: Scored, c: Classification, platform: str | None, rated: bool) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import faiss
 import numpy as np
 
 from retrieval.artifact import LoadedArtifact
@@ -103,6 +104,10 @@ class ServingIndex:
         self.manifest = artifact.manifest
         self.version = artifact.manifest.version
         self.faiss = artifact.index
+        # Exact search over a few thousand vectors is one matrix-vector product: numpy does it without FAISS's
+        # per-query overhead. Large (HNSW) indexes keep FAISS.
+        exact = isinstance(self.faiss, faiss.IndexFlat) and self.faiss.ntotal
+        self._vectors = self.faiss.reconstruct_n(0, self.faiss.ntotal) if exact else None
         self.rows = artifact.rows
         entries = artifact.entries
         normalization = NormalizationFile.model_validate(entries.get("normalization", {"schema_version": 1}))
@@ -140,6 +145,19 @@ class ServingIndex:
 
     def _breaks_wording_rules(self, text: str) -> bool:
         return bool(self.checker.check(text, forbidden_only=True))
+
+    def nearest(self, vector: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        """Inner products and rows of the ``depth`` searchable texts nearest to ``vector``, best first."""
+        depth = min(depth, self.faiss.ntotal)
+        if depth == 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        if self._vectors is None:
+            scores, rows = self.faiss.search(vector.reshape(1, -1).astype(np.float32), depth)
+            return scores[0][rows[0] >= 0], rows[0][rows[0] >= 0]
+        products = self._vectors @ vector.astype(np.float32)
+        rows = np.argpartition(-products, depth - 1)[:depth]
+        rows = rows[np.argsort(-products[rows], kind="stable")]
+        return products[rows], rows
 
     def without_topic_neutral(self, text: str) -> str:
         """``text`` without threats that say nothing about the topic (normalization.yaml ``topic_neutral``)."""

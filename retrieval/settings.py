@@ -88,7 +88,7 @@ class RetrievalSettings(LibrarySettings):
         1.0, ge=0, le=2, description="under load, how long a batch waits for more messages to join (ms)"
     )
     search_threads: int = Field(
-        1, ge=0, description="FAISS threads per process (0 = all cores); one query per worker needs one"
+        1, ge=0, description="FAISS and BLAS threads per process (0 = all cores); one query per worker needs one"
     )
     ranking: RankingWeights = RankingWeights()
     classifier: ClassifierSettings = ClassifierSettings()

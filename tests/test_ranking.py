@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from retrieval.escalation import NO_ESCALATION
-from retrieval.ranking import FEATURES, NO_FEEDBACK, RankingFeatures, Scored, feature_matrix, lead_with_mood_variant
+from retrieval.ranking import FEATURES, NO_FEEDBACK, RankingFeatures, feature_matrix, mood_first
 from retrieval.serving import Candidate, CandidateTable
 from retrieval.settings import RankingWeights
 from retrieval.types import Classification, EmotionResult, IntentResult
@@ -91,8 +91,8 @@ def test_score_is_the_weighted_sum():
 
 
 def test_an_angry_customer_gets_the_apology_variant_first_and_a_calm_one_keeps_the_order():
-    calm, apology = _candidate("a.calm"), _candidate("a.sorry", emotions=("angry",))
-    f = RankingFeatures(0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5)
-    ranked = [Scored(calm, f, 0.9), Scored(apology, f, 0.7)]
-    assert [s.candidate.id for s in lead_with_mood_variant(ranked, "angry")] == ["a.sorry", "a.calm"]
-    assert [s.candidate.id for s in lead_with_mood_variant(ranked, "neutral")] == ["a.calm", "a.sorry"]
+    order = np.array([2, 0, 3, 1])  # candidates best first; only candidate 3 suits the customer's mood
+    suits = np.array([False, False, False, True])
+    assert mood_first(order, suits, "angry").tolist() == [3, 2, 0, 1]
+    assert mood_first(order, suits, "neutral").tolist() == [2, 0, 3, 1]
+    assert mood_first(order, np.zeros(4, bool), "anxious").tolist() == [2, 0, 3, 1]
