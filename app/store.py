@@ -352,6 +352,12 @@ class Store:
         with self._sessions() as session:
             return [_correction_view(r) for r in session.scalars(query).all()]
 
+    def correction(self, correction_id: int) -> CorrectionView | None:
+        """One correction by id, whatever its status."""
+        with self._sessions() as session:
+            row = session.get(Correction, correction_id)
+            return _correction_view(row) if row is not None else None
+
     def resolve_correction(self, correction_id: int, status: str, reviewer: str) -> CorrectionView:
         """Mark a correction accepted (its example went into the library) or dismissed, by ``reviewer``."""
         try:

@@ -15,12 +15,12 @@ from pydantic import BaseModel
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import ScalarString
 
-from scripts_library.loader import Library, read_yaml, yaml_round_trip
+from scripts_library.loader import EMOTIONS_FILE, INTENTS_FILE, Library, read_yaml, yaml_round_trip
 from scripts_library.schema import Variable
 
 
 class EntryNotFound(KeyError):
-    """No script or FAQ entry has this id."""
+    """No script or FAQ entry (or intent, or emotion) has this id."""
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -46,7 +46,7 @@ def dump_yaml(data: Any) -> str:
 
 @dataclass
 class EntryNode:
-    """One entry's editable YAML node inside the document of its file."""
+    """One editable YAML node (a script, an FAQ entry, an intent or an emotion) inside its file's document."""
 
     path: Path
     document: Any
@@ -72,6 +72,25 @@ def entry_node(library: Library, entry_id: str) -> EntryNode:
             if node.get("id") == entry_id:
                 return EntryNode(path, document, node)
     raise EntryNotFound(f"{relative} changed on disk while it was being edited; reload and try again")
+
+
+CATALOGUE_FILES = {"intent": (INTENTS_FILE, "intents"), "emotion": (EMOTIONS_FILE, "emotions")}
+
+
+def catalogue_node(library: Library, kind: str, label: str) -> EntryNode:
+    """The node of one intent (intents.yaml) or emotion (emotions.yaml), e.g. to add a training example."""
+    name, key = CATALOGUE_FILES[kind]
+    path = library.root / name
+    document = read_yaml(path, name)
+    for node in document.get(key) or []:
+        if node.get("id") == label:
+            return EntryNode(path, document, node)
+    raise EntryNotFound(f"no {kind} {label!r} in {name}")
+
+
+def append_item(seq: CommentedSeq, item: str) -> None:
+    """Append a string to a list in the style of its last item (quoted lists stay quoted)."""
+    seq.append(_same_style(seq[-1], item) if len(seq) else item)
 
 
 def _same_style(old: Any, new: str) -> Any:

@@ -9,25 +9,29 @@ Every step checks the four-eyes rule (whoever wrote the pending content may not 
 names compare case- and width-insensitively), needs the approver role where it publishes or withdraws,
 refuses content with lint errors at submit and approval, and is written to the audit trail through an
 ``AuditSink`` with a diff of the entry and a snapshot of it afterwards (every revision is kept).
+
+Agents' corrections become training examples the same way: ``add_example`` appends an accepted message to
+intents.yaml or emotions.yaml (approver role, four-eyes against the proposing agent, no duplicates, audited).
 """
 
 from __future__ import annotations
 
 import difflib
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from scripts_library.files import EntryNode, entry_node, write_content
-from scripts_library.lint import lint_entry
-from scripts_library.loader import SCRIPTS_DIR, Library, load_library, read_yaml
-from scripts_library.schema import Entry, Script
+from scripts_library.files import EntryNode, append_item, catalogue_node, entry_node, write_content
+from scripts_library.lint import lint_entry, lint_library
+from scripts_library.loader import FAQ_DIR, SCRIPTS_DIR, Library, load_library, read_yaml
+from scripts_library.schema import Emotion, Entry, FaqEntry, Intent, Script
+from scripts_library.text import compact, redact
 
 CHINA_TZ = timezone(timedelta(hours=8))
 NEW_TEMPLATE = "您好，请在这里写回复内容。"
@@ -36,8 +40,9 @@ NEW_EXAMPLE = "顾客会怎么问（至少写一条）"
 
 class EditRefused(ValueError):
     """The requested change would break a rule; the message says which and how to fix it, ``code`` which rule
-    (stable, for a client's own wording): unknown_entry, unknown_intent, exists, stale_edit, retired,
-    wrong_state, lint_errors, four_eyes, needs_approver, needs_reason."""
+    (stable, for a client's own wording): unknown_entry, unknown_intent, unknown_emotion, exists, stale_edit,
+    retired, wrong_state, lint_errors, four_eyes, needs_approver, needs_reason, empty_example,
+    duplicate_example."""
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
@@ -149,40 +154,78 @@ def _require_other_person(actor: Actor, entry: Entry, what: str) -> None:
 
 
 # -- steps ---------------------------------------------------------------------------------------------------------
-def create_script(root: Path, intent: str, slug: str, actor: Actor, audit: AuditSink) -> Change:
-    """Append a draft script scaffold to ``scripts/<intent>.yaml`` for the trainer to fill in."""
-    library = load_library(root)
+def _new_entry(
+    root: Path, folder: str, key: str, intent: str, entry_id: str, node: CommentedMap, actor: Actor, audit: AuditSink
+) -> Change:
+    """Append a new draft entry's node to ``<folder>/<intent>.yaml`` (the file is created when missing)."""
+    path = root / folder / f"{intent}.yaml"
+    document = read_yaml(path, str(path)) if path.exists() else CommentedMap(schema_version=1, **{key: CommentedSeq()})
+    node.update(status="draft", version=1, author=actor.name, updated_at=now())
+    document.setdefault(key, CommentedSeq()).append(node)
+    model, comment = (Script, "新建话术") if key == "scripts" else (FaqEntry, "新建常见问题")
+    EntryNode(path, document, node).save(model)
+    entry = load_library(root).entry(entry_id)
+    record = AuditRecord(entry_id, actor.name, None, "draft", comment, None, entry.model_dump_json())
+    return Change(entry, "new", "draft", "", audit.record_audit(record))
+
+
+def _flow(items: Sequence[str]) -> CommentedSeq:
+    seq = CommentedSeq(items)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def _check_new_id(library: Library, intent: str, entry_id: str) -> None:
     if intent not in library.intent_ids:
         raise EditRefused(
             f"unknown intent {intent!r}; choose one of: {', '.join(library.intent_ids)}", "unknown_intent"
         )
+    if entry_id in library.locations:
+        raise EditRefused(f"{entry_id} already exists; choose another slug", "exists")
+
+
+def create_script(
+    root: Path,
+    intent: str,
+    slug: str,
+    actor: Actor,
+    audit: AuditSink,
+    emotions: Sequence[str] = ("neutral",),
+    platforms: Sequence[str] = ("all",),
+) -> Change:
+    """Append a draft script scaffold to ``scripts/<intent>.yaml`` for the trainer to fill in (for the given
+    moods and platforms: the studio's coverage map asks for a script of a missing cell)."""
+    library = load_library(root)
     script_id = f"{intent}.{slug}"
-    if script_id in library.locations:
-        raise EditRefused(f"{script_id} already exists; choose another slug", "exists")
-    path = library.root / SCRIPTS_DIR / f"{intent}.yaml"
-    document = read_yaml(path, str(path)) if path.exists() else CommentedMap(schema_version=1, scripts=CommentedSeq())
+    _check_new_id(library, intent, script_id)
     stage = next(i.stage for i in library.intents if i.id == intent)
     node = CommentedMap(
         id=script_id,
-        intents=CommentedSeq([intent]),
-        emotions=CommentedSeq(["neutral"]),
+        intents=_flow([intent]),
+        emotions=_flow(emotions),
         stage=stage if stage in ("售前", "售中", "售后") else "其他",
-        platforms=CommentedSeq(["all"]),
+        platforms=_flow(platforms),
         template=NEW_TEMPLATE,
         variables=CommentedMap(),
         examples=CommentedSeq([NEW_EXAMPLE]),
-        status="draft",
-        version=1,
-        author=actor.name,
-        updated_at=now(),
     )
-    for seq in (node["intents"], node["emotions"], node["platforms"]):
-        seq.fa.set_flow_style()
-    document.setdefault("scripts", CommentedSeq()).append(node)
-    EntryNode(path, document, node).save(Script)
-    script = load_library(root).script(script_id)
-    record = AuditRecord(script_id, actor.name, None, "draft", "新建话术", None, script.model_dump_json())
-    return Change(script, "new", "draft", "", audit.record_audit(record))
+    return _new_entry(library.root, SCRIPTS_DIR, "scripts", intent, script_id, node, actor, audit)
+
+
+def create_faq(root: Path, intent: str, slug: str, actor: Actor, audit: AuditSink) -> Change:
+    """Append a draft FAQ entry scaffold to ``faq/<intent>.yaml``: FAQ entries follow the scripts' workflow."""
+    library = load_library(root)
+    faq_id = f"faq.{intent}.{slug}"
+    _check_new_id(library, intent, faq_id)
+    node = CommentedMap(
+        id=faq_id,
+        intent=intent,
+        questions=CommentedSeq([NEW_EXAMPLE]),
+        answer=NEW_TEMPLATE,
+        platforms=_flow(["all"]),
+        tags=_flow([]),
+    )
+    return _new_entry(library.root, FAQ_DIR, "faq", intent, faq_id, node, actor, audit)
 
 
 def save(
@@ -332,3 +375,98 @@ def snapshot_content(entry: Entry, snapshot_json: str) -> BaseModel:
     if old.id != entry.id:
         raise EditRefused(f"that audit record belongs to {old.id}, not {entry.id}", "unknown_entry")
     return old.content()
+
+
+# -- training examples from agents' corrections --------------------------------------------------------------------
+ExampleKind = Literal["intent", "emotion"]
+
+
+@dataclass(frozen=True)
+class ExampleAdded:
+    """A training example appended to intents.yaml or emotions.yaml, and its audit row."""
+
+    kind: ExampleKind
+    label: str
+    text: str
+    audit_id: int
+
+
+def _claims(library: Library, kind: ExampleKind) -> dict[str, str]:
+    """Compacted example text → the label that already has it (intents: catalogue, scripts and FAQ)."""
+    if kind == "emotion":
+        return {compact(e): emotion.id for emotion in library.emotions for e in emotion.examples}
+    claims = {compact(e): intent.id for intent in library.intents for e in intent.examples}
+    claims |= {compact(e): s.primary_intent for s in library.scripts for e in s.examples}
+    return claims | {compact(q): f.intent for f in library.faqs for q in f.questions}
+
+
+def _with_example(library: Library, kind: ExampleKind, label: str, text: str) -> Library:
+    """The library as it would be with ``text`` added under ``label`` (for the linter, before writing)."""
+    if kind == "intent":
+        intents = tuple(
+            i.model_copy(update={"examples": (*i.examples, text)}) if i.id == label else i for i in library.intents
+        )
+        return replace(library, intents=intents)
+    emotions = tuple(
+        e.model_copy(update={"examples": (*e.examples, text)}) if e.id == label else e for e in library.emotions
+    )
+    return replace(library, emotions=emotions)
+
+
+def example_owner(library: Library, kind: ExampleKind, text: str) -> str | None:
+    """The intent (or emotion) that already has ``text`` as an example, spaces and punctuation aside."""
+    return _claims(library, kind).get(compact(redact(text)))
+
+
+def check_example(library: Library, kind: ExampleKind, label: str, text: str) -> None:
+    """Refuse (``EditRefused``) what ``add_example`` would refuse about the text itself, writing nothing: an
+    unknown label, nothing left once redacted, or an example some intent (or emotion) already has."""
+    text = redact(text).strip()
+    labels = library.intent_ids if kind == "intent" else tuple(e.id for e in library.emotions)
+    if label not in labels:
+        raise EditRefused(f"unknown {kind} {label!r}; choose one of: {', '.join(labels)}", f"unknown_{kind}")
+    if not compact(text):
+        raise EditRefused("the example has no words left once personal data is removed", "empty_example")
+    owner = example_owner(library, kind, text)
+    if owner == label:
+        raise EditRefused(f"“{text}” is already an example of {label}", "exists")
+    if owner is not None:
+        raise EditRefused(
+            f"“{text}” is already an example of {owner}; an example belongs to one {kind}", "duplicate_example"
+        )
+    conflicts = [
+        p.message
+        for p in lint_library(_with_example(library, kind, label, text))
+        if p.code == "duplicate.example" and f"“{compact(text)}”" in p.message
+    ]
+    if conflicts:
+        raise EditRefused("; ".join(conflicts), "duplicate_example")
+
+
+def add_example(
+    root: Path, kind: ExampleKind, label: str, text: str, actor: Actor, audit: AuditSink, proposed_by: str
+) -> ExampleAdded:
+    """Accept an agent's correction: append the (redacted) customer message as a training example of an intent
+    or emotion, so the classifiers learn from live traffic on their next training.
+
+    Needs the approver role and a second person (the approver is not the agent who proposed it); refused when
+    the text is already an example, of this label or of another one (the linter's duplicate.example rule).
+    """
+    _require_approver(actor, "adding a training example")
+    if same_person(actor.name, proposed_by):
+        raise EditRefused(
+            f"{proposed_by} proposed this example; a different person must accept it (four-eyes)", "four_eyes"
+        )
+    example = redact(text).strip()
+    library = load_library(root)
+    check_example(library, kind, label, example)
+    located = catalogue_node(library, kind, label)
+    before = located.yaml()
+    append_item(located.node["examples"], example)
+    located.save(Intent if kind == "intent" else Emotion)
+    after = located.yaml()
+    comment = f"采纳 {proposed_by} 的纠正：{example}"
+    record = AuditRecord(
+        f"{kind}:{label}", actor.name, "submitted", "approved", comment, _diff(label, before, after), None
+    )
+    return ExampleAdded(kind, label, example, audit.record_audit(record))

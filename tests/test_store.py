@@ -152,6 +152,7 @@ def test_corrections_are_kept_once_per_agent_and_reviewed(store: Store):
     assert pending.message == "我的订单【订单号】到哪了"
     store.resolve_correction(pending.id, "accepted", "质检组-李娜")
     assert store.corrections() == [] and store.corrections(status="accepted")[0].reviewer == "质检组-李娜"
+    assert store.correction(pending.id).status == "accepted" and store.correction(pending.id + 1) is None
     with pytest.raises(UnknownRequest):
         store.record_correction(CorrectionRecord("never", "invoice", None, "agent-7"))
 

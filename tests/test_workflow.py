@@ -164,3 +164,74 @@ def test_faq_entries_go_through_the_same_workflow(library_copy, audit):
         workflow.approve(library_copy, FAQ, Actor(TRAINER.name, can_approve=True), audit)
     approved = workflow.approve(library_copy, FAQ, APPROVER, audit)
     assert approved.entry.answer == answer and approved.entry.version == faq.version + 1
+
+
+def test_a_new_faq_entry_goes_from_draft_to_live(library_copy, audit):
+    created = workflow.create_faq(library_copy, "invoice", "probe", TRAINER, audit)
+    assert created.entry.id == "faq.invoice.probe" and created.entry.status == "draft"
+    content = FaqContent.model_validate(
+        {
+            "questions": ["发票抬头能改吗"],
+            "answer": "您好，发票开具前可以修改抬头，请您联系我们。",
+            "platforms": ["all"],
+        }
+    )
+    workflow.save(library_copy, created.entry.id, content, TRAINER, audit)
+    workflow.submit(library_copy, created.entry.id, TRAINER, audit)
+    live = workflow.approve(library_copy, created.entry.id, APPROVER, audit)
+    assert live.entry.status == "approved" and live.entry.id in _servable(library_copy)
+    with pytest.raises(EditRefused) as exists:
+        workflow.create_faq(library_copy, "invoice", "probe", TRAINER, audit)
+    assert exists.value.code == "exists"
+
+
+def test_a_script_for_a_coverage_gap_starts_with_its_mood_and_platform(library_copy, audit):
+    created = workflow.create_script(library_copy, "invoice", "gap", TRAINER, audit, ["angry"], ["jd"])
+    assert created.entry.emotions == ("angry",) and created.entry.platforms == ("jd",)
+    assert "emotions: [angry]" in (library_copy / "scripts" / "invoice.yaml").read_text("utf-8")
+
+
+AGENT = "坐席-小周"
+
+
+def test_an_accepted_correction_becomes_a_redacted_training_example(library_copy, audit):
+    path = library_copy / "intents.yaml"
+    path.write_text("# 意图目录（培训组维护）\n" + path.read_text("utf-8"), "utf-8")
+    added = workflow.add_example(
+        library_copy, "intent", "logistics_tracking", "单号 SF1234567890123 还没到 急用", APPROVER, audit, AGENT
+    )
+    assert "SF1234567890123" not in added.text and added.audit_id == 1
+    library = load_library(library_copy)
+    intent = next(i for i in library.intents if i.id == "logistics_tracking")
+    assert intent.examples[-1] == added.text
+    assert path.read_text("utf-8").startswith("# 意图目录（培训组维护）")
+    record = audit.records[0]
+    assert record.entry_id == "intent:logistics_tracking" and record.actor == APPROVER.name and AGENT in record.comment
+    assert added.text in record.diff and not [p for p in lint_library(library) if p.severity == "error"]
+    mood = workflow.add_example(
+        library_copy, "emotion", "anxious", "到底什么时候能到啊 等着用呢", APPROVER, audit, AGENT
+    )
+    emotions = (library_copy / "emotions.yaml").read_text("utf-8")
+    assert f'"{mood.text}"' in emotions  # the emotions' list is double-quoted: the new item too
+
+
+def test_an_example_needs_an_approver_other_than_the_agent_and_no_duplicate(library_copy, audit):
+    path = library_copy / "intents.yaml"
+    before = path.read_text("utf-8")
+
+    def code(actor: Actor, label: str, text: str, kind: str = "intent", proposed_by: str = AGENT) -> str:
+        with pytest.raises(EditRefused) as refused:
+            workflow.add_example(library_copy, kind, label, text, actor, audit, proposed_by)
+        return refused.value.code
+
+    assert code(TRAINER, "invoice", "能开个发票不") == "needs_approver"
+    assert code(Actor(" 坐席－小周 ", can_approve=True), "invoice", "能开个发票不") == "four_eyes"
+    assert code(APPROVER, "no_such_intent", "能开个发票不") == "unknown_intent"
+    assert code(APPROVER, "furious", "气死了", kind="emotion") == "unknown_emotion"
+    claimed = load_library(library_copy).intents[0]
+    assert code(APPROVER, claimed.id, claimed.examples[0]) == "exists"
+    assert code(APPROVER, "invoice", claimed.examples[0]) == "duplicate_example"
+    script_example = load_library(library_copy).script(SCRIPT).examples[0]
+    assert code(APPROVER, "invoice", script_example + "！") == "duplicate_example"  # punctuation does not hide it
+    assert code(APPROVER, "invoice", "  ") == "empty_example"
+    assert path.read_text("utf-8") == before and audit.records == []

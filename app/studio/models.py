@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from scripts_library.schema import ScriptContent
+from scripts_library.schema import FaqContent, ScriptContent
 
 ShortText = Annotated[str, StringConstraints(max_length=200)]
+Tag = Annotated[str, StringConstraints(max_length=20)]
+EntryId = Annotated[str, StringConstraints(min_length=1, max_length=120)]
 
 
 class StudioModel(BaseModel):
@@ -23,13 +25,13 @@ class VariableIn(StudioModel):
 
 
 class ScriptDraft(StudioModel):
-    """What the editor holds: sent to check (lint + preview) while typing, and to save."""
+    """What the script editor holds: sent to check (lint + preview) while typing, and to save."""
 
     template: Annotated[str, StringConstraints(max_length=1000)]
     variables: list[VariableIn] = Field(default_factory=list, max_length=30)
     examples: list[ShortText] = Field(default_factory=list, max_length=100)
-    emotions: list[Annotated[str, StringConstraints(max_length=20)]] = Field(default_factory=list, max_length=5)
-    platforms: list[Annotated[str, StringConstraints(max_length=10)]] = Field(default_factory=list, max_length=5)
+    emotions: list[Tag] = Field(default_factory=list, max_length=5)
+    platforms: list[Tag] = Field(default_factory=list, max_length=5)
     base_updated_at: str | None = None
 
     def content(self) -> ScriptContent:
@@ -49,6 +51,41 @@ class ScriptDraft(StudioModel):
         )
 
 
+class FaqDraft(StudioModel):
+    """What the FAQ editor holds: the customer's phrasings of the question, the answer, tags and platforms."""
+
+    answer: Annotated[str, StringConstraints(max_length=1000)]
+    questions: list[ShortText] = Field(default_factory=list, max_length=100)
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    platforms: list[Tag] = Field(default_factory=list, max_length=5)
+    base_updated_at: str | None = None
+
+    def content(self) -> FaqContent:
+        """The FAQ content this draft describes (raises ``ValidationError`` when it breaks the schema)."""
+        return FaqContent.model_validate(
+            {
+                "answer": self.answer,
+                "questions": [q for q in self.questions if q.strip()],
+                "tags": [t for t in self.tags if t.strip()],
+                "platforms": self.platforms,
+            }
+        )
+
+
+Draft = ScriptDraft | FaqDraft
+
+
+class EntryOut(StudioModel):
+    """An entry's pending version as the editor loads it: what the conflict view shows beside the trainer's."""
+
+    id: str
+    kind: Literal["script", "faq"]
+    state: str
+    author: str
+    updated_at: str | None
+    draft: Draft
+
+
 class ProblemOut(StudioModel):
     severity: str
     code: str
@@ -64,7 +101,7 @@ class PreviewOut(StudioModel):
 
 
 class CheckResponse(StudioModel):
-    """Lint findings (spans index ``lint_text``, the template rendered with defaults) and the preview."""
+    """Lint findings (spans index ``lint_text``, the text rendered with defaults) and the preview."""
 
     problems: list[ProblemOut]
     lint_text: str
@@ -76,6 +113,10 @@ class ReviewIn(StudioModel):
     comment: Annotated[str, StringConstraints(max_length=1000)] = ""
 
 
+class RestoreIn(StudioModel):
+    audit_id: int = Field(ge=1)
+
+
 class ChangeOut(StudioModel):
     script_id: str
     from_status: str
@@ -84,3 +125,49 @@ class ChangeOut(StudioModel):
     audit_id: int | None = Field(None, description="None when nothing changed (e.g. the same draft saved twice)")
     index_version: str | None = Field(None, description="the index serving the change, after an approval")
     publish_seconds: float | None = None
+    message: str = Field("", description="what happened, in the studio's words")
+
+
+class BulkIn(StudioModel):
+    action: Literal["submit", "retire"]
+    ids: list[EntryId] = Field(min_length=1, max_length=200)
+    comment: Annotated[str, StringConstraints(max_length=1000)] = ""
+
+
+class BulkResult(StudioModel):
+    id: str
+    ok: bool
+    message: str
+
+
+class BulkOut(StudioModel):
+    results: list[BulkResult]
+    index_version: str | None = None
+
+
+class ImpactEntry(StudioModel):
+    id: str
+    kind: str
+    text: str
+    intents: list[str]
+    uptake: str
+
+
+class ImpactOut(StudioModel):
+    """What stops being suggested when entries are retired: the entries, and coverage cells left empty."""
+
+    entries: list[ImpactEntry]
+    gaps: list[str]
+
+
+class AcceptIn(StudioModel):
+    """Which of the agent's corrections to add to the library, and the example text (editable, redacted again)."""
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    intent: bool = True
+    emotion: bool = True
+
+
+class AcceptOut(StudioModel):
+    added: list[str]
+    index_version: str | None = None

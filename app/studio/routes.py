@@ -1,86 +1,61 @@
-"""Studio pages and their fetch calls: thin adapters over the library API, the store and the service."""
+"""Studio pages and the console page: sign-in, the library list, the editor, the approver queue, agents'
+corrections, coverage, try-it and the audit trail. Thin adapters over the library API, the store and the
+service; the work itself happens in the pages' fetch calls (calls.py, console.py)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+import re
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from app import api
 from app.auth import Principal
-from app.errors import ApiError
 from app.reports import most_edited, scripts_to_write
-from app.schemas import FeedbackRequest, FeedbackResponse, SuggestRequest, SuggestResponse
-from app.studio.library_view import LibraryCache, ScriptFilter, filter_scripts
-from app.studio.models import ChangeOut, CheckResponse, PreviewOut, ProblemOut, ReviewIn, ScriptDraft
+from app.studio.common import AGENT_PAGE, TRAINER_PAGE, actor, find_entry, library_root, loaded, store
+from app.studio.diffing import word_diff
+from app.studio.library_view import EntryFilter, entry_text, filter_entries, pending_review
+from app.studio.messages import message_for
+from app.studio.pages import page
 from app.studio.session import (
-    api_caller,
     check_csrf,
-    check_login_csrf,
     clear_session,
-    csrf_token,
     has_role,
+    landing,
     local_mode,
+    login_csrf_ok,
     new_login_csrf,
-    page_viewer,
+    principal_of,
     safe_next,
-    session_principal,
     session_value,
     set_login_csrf,
     set_session,
 )
+from app.studio.views import correction_row, history, review_item, uptake_text
 from scripts_library import workflow
 from scripts_library.coverage import coverage_grid
-from scripts_library.lint import lint_entry
 from scripts_library.loader import LibraryError
-from scripts_library.render import TemplateRejected, render
-from scripts_library.schema import Script
 from scripts_library.vocabulary import EMOTIONS, PLATFORMS, STATUSES
-from scripts_library.workflow import Actor, Change, EditRefused
-
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
+from scripts_library.workflow import EditRefused, same_person
 
 router = APIRouter(include_in_schema=False)
-TRAINER_PAGE = Depends(page_viewer("trainer"))
-AGENT_PAGE = Depends(page_viewer("agent"))
-TRAINER_CALL = Depends(api_caller("trainer"))
-APPROVER_CALL = Depends(api_caller("approver"))
-AGENT_CALL = Depends(api_caller("agent"))
+SLUG = re.compile(r"^[a-z0-9_]+$")
+ORDER_FIELDS = (  # the console's order details: remembered for the chat, sent as template variables
+    ("order_id", "订单号"),
+    ("courier", "快递公司"),
+    ("tracking_no", "运单号"),
+    ("order_amount", "订单金额"),
+    ("refund_amount", "退款金额"),
+    ("product_name", "商品名称"),
+)
 
 
-def _library(request: Request) -> LibraryCache:
-    return request.app.state.studio_library
+# -- sign-in ---------------------------------------------------------------------------------------------------------
+def _to_login(next_path: str, error: str) -> RedirectResponse:
+    return RedirectResponse(f"/studio/login?next={quote(safe_next(next_path))}&error={quote(error)}", 303)
 
 
-def _root(request: Request) -> Path:
-    return request.app.state.settings.library_dir
-
-
-def _actor(viewer: Principal) -> Actor:
-    return Actor(viewer.name, can_approve=has_role(viewer, "approver"))
-
-
-def page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    """Render a page with the session's CSRF token and a CSP that admits only our own scripts and styles."""
-    viewer = session_principal(request)
-    base = {"viewer": viewer, "csrf": csrf_token(request) if viewer else "", "local_mode": local_mode(request)}
-    response = TEMPLATES.TemplateResponse(request, name, base | context, status_code=status_code)
-    response.headers["content-security-policy"] = PAGE_CSP
-    return response
-
-
-# -- login ---------------------------------------------------------------------------------------------------------
 @router.get("/studio/login")
 def login_form(request: Request, next: str = "/studio", error: str = "") -> HTMLResponse:
     """The sign-in form; its CSRF token travels in a cookie and a hidden field (double submit)."""
@@ -94,12 +69,14 @@ def login_form(request: Request, next: str = "/studio", error: str = "") -> HTML
 def login(
     request: Request, secret: str = Form(""), next: str = Form("/studio"), login_csrf: str = Form("")
 ) -> RedirectResponse:
-    check_login_csrf(request, login_csrf)
+    """Sign in; agents land on the console (the studio is for trainers), everyone else where they were going."""
+    if not login_csrf_ok(request, login_csrf):
+        return _to_login(next, message_for("login_expired"))
     value = session_value(request, secret)
-    if value is None:
-        wrong = "请输入您的姓名" if local_mode(request) else "API 密钥无效"
-        return RedirectResponse(f"/studio/login?next={quote(safe_next(next))}&error={quote(wrong)}", 303)
-    response = RedirectResponse(safe_next(next), 303)
+    principal = principal_of(request, value)
+    if value is None or principal is None:
+        return _to_login(next, "请输入您的姓名" if local_mode(request) else "API 密钥无效")
+    response = RedirectResponse(landing(principal, next), 303)
     set_session(response, request, value)
     return response
 
@@ -112,7 +89,7 @@ def logout(request: Request, csrf_token: str = Form("")) -> RedirectResponse:
     return response
 
 
-# -- pages ---------------------------------------------------------------------------------------------------------
+# -- the library ---------------------------------------------------------------------------------------------------
 @router.get("/studio")
 def library_list(
     request: Request,
@@ -121,85 +98,150 @@ def library_list(
     emotion: str = "",
     platform: str = "",
     status: str = "",
+    kind: str = "",
+    sort: str = "library",
+    order: str = "asc",
     page_no: int = 1,
     viewer: Principal = TRAINER_PAGE,
 ) -> HTMLResponse:
-    loaded = _library(request).get()
-    wanted = ScriptFilter(q, intent, emotion, platform, status, page_no)
-    result = filter_scripts(loaded, wanted, request.app.state.service.priors)
+    library = loaded(request)
+    wanted = EntryFilter(q, intent, emotion, platform, status, kind, sort, order == "desc", page_no)
     return page(
         request,
         "list.html",
         {
-            "result": result,
+            "result": filter_entries(library, wanted, request.app.state.service.priors),
             "filter": wanted,
-            "intents": loaded.library.intents,
+            "intents": library.library.intents,
+            "intent_names": library.intent_names,
             "emotions": EMOTIONS,
             "platforms": PLATFORMS,
             "statuses": STATUSES,
+            "waiting": len(pending_review(library)),
+            "can_approve": has_role(viewer, "approver"),
         },
     )
 
 
-@router.get("/studio/scripts/{script_id}")
-def editor(request: Request, script_id: str, viewer: Principal = TRAINER_PAGE) -> HTMLResponse:
-    library = _library(request).get().library
-    try:
-        script = library.script(script_id)
-    except KeyError as exc:
-        raise ApiError(404, "unknown_script", f"no script {script_id}; find it in the list at /studio") from exc
+@router.get("/studio/scripts/{entry_id}")
+def editor(request: Request, entry_id: str, viewer: Principal = TRAINER_PAGE) -> HTMLResponse:
+    """The editor of a script or an FAQ entry: the pending version, the live one beside it, every revision."""
+    library = loaded(request)
+    entry = find_entry(request, entry_id)
+    pending = entry.pending()
+    trail = store(request).audit_trail(entry_id, limit=50)
     return page(
         request,
         "editor.html",
         {
-            "script": script,
-            "pending": script.pending(),
+            "entry": entry,
+            "pending": pending,
+            "live_diff": word_diff(entry_text(entry), entry_text(pending)) if entry.proposal else [],
             "emotions": EMOTIONS,
             "platforms": (*PLATFORMS, "all"),
-            "audit": request.app.state.service.store.audit_trail(script_id, limit=50),
-            "can_approve": has_role(viewer, "approver")
-            and not workflow.same_person(viewer.name, script.pending_author),
-            "location": library.locations[script_id],
+            "history": history(entry, trail),
+            "can_approve": has_role(viewer, "approver"),
+            "own_work": same_person(viewer.name, entry.pending_author),
+            "location": library.library.locations[entry_id],
+            "intent_names": library.intent_names,
+            "uptake_text": uptake_text(request.app.state.service.priors, entry_id),
         },
     )
 
 
-@router.post("/studio/new")
-def create_script(
+def _new_form(request: Request, values: dict[str, str], error: str = "", status_code: int = 200) -> HTMLResponse:
+    library = loaded(request)
+    context = {"intents": library.library.intents, "values": values, "error": error}
+    return page(request, "new.html", context | {"emotions": EMOTIONS, "platforms": PLATFORMS}, status_code)
+
+
+@router.get("/studio/new")
+def new_form(
     request: Request,
+    kind: str = "script",
+    intent: str = "",
+    emotion: str = "",
+    platform: str = "",
+    viewer: Principal = TRAINER_PAGE,
+) -> HTMLResponse:
+    """A new script or FAQ entry; the coverage map links here with the empty cell's intent, mood and platform."""
+    return _new_form(request, {"kind": kind, "intent": intent, "emotion": emotion, "platform": platform})
+
+
+@router.post("/studio/new", response_model=None)
+def create(
+    request: Request,
+    kind: str = Form("script"),
     intent: str = Form(...),
     slug: str = Form(...),
+    emotion: str = Form(""),
+    platform: str = Form(""),
     csrf_token: str = Form(""),
     viewer: Principal = TRAINER_PAGE,
-) -> RedirectResponse:
+) -> HTMLResponse | RedirectResponse:
     check_csrf(request, csrf_token)
-    store = request.app.state.service.store
+    values = {"kind": kind, "intent": intent, "slug": slug.strip(), "emotion": emotion, "platform": platform}
+    if not SLUG.match(values["slug"]):
+        return _new_form(request, values, "英文标识只能用小写英文字母、数字和下划线，例如 delay_apology。", 422)
+    root, who, sink = library_root(request), actor(viewer), store(request)
     try:
-        change = workflow.create_script(_root(request), intent, slug.strip(), _actor(viewer), store)
-    except (EditRefused, ValidationError) as exc:
-        raise ApiError(409, "edit_refused", str(exc)) from exc
+        if kind == "faq":
+            change = workflow.create_faq(root, intent, values["slug"], who, sink)
+        else:
+            moods = [emotion] if emotion in EMOTIONS else ["neutral"]
+            where = [platform] if platform in PLATFORMS else ["all"]
+            change = workflow.create_script(root, intent, values["slug"], who, sink, moods, where)
+    except EditRefused as exc:
+        new_id = f"faq.{intent}.{values['slug']}" if kind == "faq" else f"{intent}.{values['slug']}"
+        return _new_form(request, values, message_for(exc.code, {"id": new_id, "intent": intent}), 409)
+    except (ValidationError, LibraryError):
+        return _new_form(request, values, "话术库文件无法加载，未创建；请联系管理员。", 422)
     return RedirectResponse(f"/studio/scripts/{change.entry.id}", 303)
 
 
+# -- work waiting for someone -----------------------------------------------------------------------------------------
+@router.get("/studio/review")
+def review_queue(request: Request, viewer: Principal = TRAINER_PAGE) -> HTMLResponse:
+    """Every submitted version, live beside proposed, with its lint result; approvers decide here."""
+    library = loaded(request)
+    priors = request.app.state.service.priors
+    items = [review_item(library.library, e, viewer.name, priors) for e in pending_review(library)]
+    context = {"items": items, "can_approve": has_role(viewer, "approver"), "intent_names": library.intent_names}
+    return page(request, "review.html", context)
+
+
+@router.get("/studio/corrections")
+def corrections(request: Request, viewer: Principal = TRAINER_PAGE) -> HTMLResponse:
+    """Agents' corrections of intent and emotion: proposed training examples for an approver to accept."""
+    names = loaded(request).intent_names
+    rows = [correction_row(c, names, viewer.name) for c in store(request).corrections("pending")]
+    return page(request, "corrections.html", {"rows": rows, "can_approve": has_role(viewer, "approver")})
+
+
+# -- reports -------------------------------------------------------------------------------------------------------
 @router.get("/studio/coverage")
 def coverage(request: Request, viewer: Principal = TRAINER_PAGE) -> HTMLResponse:
-    library = _library(request).get().library
-    store = request.app.state.service.store
+    library = loaded(request)
+    priors = request.app.state.service.priors
+    rated = sorted((i for i in priors.by_script if i in library.library.entries), key=priors.rate)
     return page(
         request,
         "coverage.html",
         {
-            "grid": coverage_grid(library),
-            "edited": most_edited(store.edited_texts(), library),
-            "to_write": scripts_to_write(store.none_fit_messages()),
-            "intent_names": {i.id: i.name for i in library.intents},
+            "grid": coverage_grid(library.library),
+            "edited": most_edited(store(request).edited_texts(), library.library),
+            "to_write": scripts_to_write(store(request).none_fit_messages()),
+            "intent_names": library.intent_names,
+            "uptake": [(library.library.entry(i), uptake_text(priors, i)) for i in rated[:20]],
         },
     )
 
 
 @router.get("/studio/audit")
 def audit(request: Request, viewer: Principal = TRAINER_PAGE) -> HTMLResponse:
-    return page(request, "audit.html", {"audit": request.app.state.service.store.audit_trail(limit=200)})
+    library = loaded(request)
+    context = {"audit": store(request).audit_trail(limit=200), "entries": library.library.entries}
+    return page(request, "audit.html", context | {"intent_names": library.intent_names})
 
 
 @router.get("/studio/try")
@@ -209,123 +251,12 @@ def try_it(request: Request, viewer: Principal = TRAINER_PAGE) -> HTMLResponse:
 
 @router.get("/console")
 def console(request: Request, viewer: Principal = AGENT_PAGE) -> HTMLResponse:
-    return page(request, "console.html", {"platforms": PLATFORMS})
-
-
-# -- fetch calls: lint + preview while typing ----------------------------------------------------------------------
-def _schema_problems(exc: ValidationError) -> list[ProblemOut]:
-    return [
-        ProblemOut(
-            severity="error",
-            code="schema",
-            message=f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}",
-            hint="",
-            start=0,
-            end=0,
-        )
-        for e in exc.errors()
-    ]
-
-
-@router.post("/studio/api/scripts/{script_id}/check", response_model=CheckResponse)
-def check(request: Request, script_id: str, draft: ScriptDraft, viewer: Principal = TRAINER_CALL) -> CheckResponse:
-    """Lint the editor's unsaved text exactly as the linter would, and render the preview with sample values."""
-    library = _library(request).get().library
-    try:
-        script = library.script(script_id)
-        content = draft.content()
-    except KeyError as exc:
-        raise ApiError(404, "unknown_script", f"no script {script_id}") from exc
-    except ValidationError as exc:
-        return CheckResponse(problems=_schema_problems(exc), lint_text="", preview=None, can_submit=False)
-    candidate: Script = script.model_copy(update=dict(content))
-    problems = lint_entry(candidate, library)
-    try:
-        lint_text = render(candidate.template, candidate.variables, {}).text
-        samples = {v.name: v.sample for v in draft.variables if v.sample}
-        rendered = render(candidate.template, candidate.variables, samples)
-        preview = PreviewOut(text=rendered.text, missing_variables=list(rendered.missing_variables))
-    except TemplateRejected:
-        lint_text, preview = "", None
-    return CheckResponse(
-        problems=[ProblemOut(**{k: getattr(p, k) for k in ProblemOut.model_fields}) for p in problems],
-        lint_text=lint_text,
-        preview=preview,
-        can_submit=not any(p.severity == "error" for p in problems),
-    )
-
-
-# -- fetch calls: the workflow -------------------------------------------------------------------------------------
-def _apply(request: Request, step: Callable[[], Change]) -> ChangeOut:
-    """Run one workflow step (it writes its own audit row) and describe it."""
-    try:
-        change = step()
-    except EditRefused as exc:
-        raise ApiError(409, "edit_refused", str(exc)) from exc
-    except (ValidationError, LibraryError) as exc:
-        raise ApiError(422, "invalid_script", f"the script would not load, nothing was saved: {exc}") from exc
-    return ChangeOut(
-        script_id=change.entry.id,
-        from_status=change.from_status,
-        to_status=change.to_status,
-        version=change.entry.version,
-        audit_id=change.audit_id,
-    )
-
-
-@router.post("/studio/api/scripts/{script_id}/save", response_model=ChangeOut)
-def save(request: Request, script_id: str, draft: ScriptDraft, viewer: Principal = TRAINER_CALL) -> ChangeOut:
-    store = request.app.state.service.store
-
-    def step() -> Change:
-        return workflow.save(_root(request), script_id, draft.content(), _actor(viewer), store, draft.base_updated_at)
-
-    return _apply(request, step)
-
-
-@router.post("/studio/api/scripts/{script_id}/submit", response_model=ChangeOut)
-def submit_for_approval(
-    request: Request, script_id: str, review: ReviewIn, viewer: Principal = TRAINER_CALL
-) -> ChangeOut:
-    store = request.app.state.service.store
-    return _apply(request, lambda: workflow.submit(_root(request), script_id, _actor(viewer), store, review.comment))
-
-
-@router.post("/studio/api/scripts/{script_id}/reject", response_model=ChangeOut)
-def reject_submission(
-    request: Request, script_id: str, review: ReviewIn, viewer: Principal = APPROVER_CALL
-) -> ChangeOut:
-    store = request.app.state.service.store
-    return _apply(request, lambda: workflow.reject(_root(request), script_id, _actor(viewer), store, review.comment))
-
-
-@router.post("/studio/api/scripts/{script_id}/approve", response_model=ChangeOut)
-def approve_submission(
-    request: Request, script_id: str, review: ReviewIn, viewer: Principal = APPROVER_CALL
-) -> ChangeOut:
-    """Approve (four-eyes), then re-index incrementally and hot-swap, so /v1/suggest serves it at once."""
-    started = time.perf_counter()
-    store = request.app.state.service.store
-    result = _apply(request, lambda: workflow.approve(_root(request), script_id, _actor(viewer), store, review.comment))
-    index_version = request.app.state.service.publish_library()
-    return result.model_copy(
-        update={"index_version": index_version, "publish_seconds": round(time.perf_counter() - started, 3)}
-    )
-
-
-@router.post("/studio/api/scripts/{script_id}/retire", response_model=ChangeOut)
-def retire_script(request: Request, script_id: str, review: ReviewIn, viewer: Principal = APPROVER_CALL) -> ChangeOut:
-    store = request.app.state.service.store
-    result = _apply(request, lambda: workflow.retire(_root(request), script_id, _actor(viewer), store, review.comment))
-    return result.model_copy(update={"index_version": request.app.state.service.publish_library()})
-
-
-# -- fetch calls: try-it and the console call the very functions behind /v1/suggest and /v1/feedback -------------
-@router.post("/studio/api/suggest", response_model=SuggestResponse)
-def suggest(body: SuggestRequest, request: Request, response: Response, viewer: Principal = AGENT_CALL):
-    return api.suggest(body, request, response)
-
-
-@router.post("/studio/api/feedback", response_model=FeedbackResponse, status_code=201)
-def feedback(body: FeedbackRequest, request: Request, response: Response, viewer: Principal = AGENT_CALL):
-    return api.feedback(body.model_copy(update={"agent_id": body.agent_id or viewer.name}), request, response)
+    """The agent's console: suggestions, order details, corrections of intent and emotion."""
+    intents = request.app.state.service.assistant.index.intent_names
+    labels = {name: v.label for s in loaded(request).library.scripts for name, v in s.variables.items()}
+    context = {
+        "platforms": PLATFORMS,
+        "order_fields": ORDER_FIELDS,
+        "console_data": {"intents": intents, "labels": labels | dict(ORDER_FIELDS), "emotions": list(EMOTIONS)},
+    }
+    return page(request, "console.html", context)

@@ -19,6 +19,7 @@ from fastapi.responses import Response
 
 from app.auth import ROLE_RANK, Principal, Role, principal_for_key
 from app.errors import ApiError
+from scripts_library.vocabulary import ROLE_NAMES
 
 SESSION_COOKIE = "huashu_session"
 LOGIN_CSRF_COOKIE = "huashu_login_csrf"
@@ -56,7 +57,11 @@ def session_value(request: Request, secret: str) -> str | None:
 
 def session_principal(request: Request) -> Principal | None:
     """Who the session cookie belongs to, re-checked against the configured keys on every request."""
-    raw = request.cookies.get(SESSION_COOKIE)
+    return principal_of(request, request.cookies.get(SESSION_COOKIE))
+
+
+def principal_of(request: Request, raw: str | None) -> Principal | None:
+    """Who a session value (a key, or a local name) belongs to."""
     if not raw:
         return None
     if local_mode(request):
@@ -107,10 +112,10 @@ def set_login_csrf(response: Response, request: Request, token: str) -> None:
     )
 
 
-def check_login_csrf(request: Request, presented: str) -> None:
+def login_csrf_ok(request: Request, presented: str) -> bool:
+    """The login form carries the token of its own cookie (an expired or forged form does not)."""
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(presented, expected):
-        raise ApiError(403, "csrf_failed", "the login form expired; reload the page and try again")
+    return bool(expected) and hmac.compare_digest(presented, expected)
 
 
 def safe_next(path: str | None) -> str:
@@ -118,6 +123,22 @@ def safe_next(path: str | None) -> str:
     if path and path.startswith(("/studio", "/console")) and "//" not in path and "\\" not in path:
         return path
     return "/studio"
+
+
+def landing(principal: Principal, path: str | None) -> str:
+    """Where a sign-in lands: where it was going, except that agents, who have only the console, land there."""
+    target = safe_next(path)
+    return target if has_role(principal, "trainer") or target.startswith("/console") else "/console"
+
+
+def too_low(principal: Principal, minimum: Role, what: str) -> ApiError:
+    """The refusal of a role below ``minimum``, naming both roles in Chinese for the page or call."""
+    return ApiError(
+        403,
+        "forbidden",
+        f"this {what} needs the {minimum} role, not {principal.role}",
+        params={"role": ROLE_NAMES.get(principal.role, principal.role), "needed": ROLE_NAMES[minimum]},
+    )
 
 
 def page_viewer(minimum: Role):
@@ -129,7 +150,7 @@ def page_viewer(minimum: Role):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise LoginRequired(target)
         if not has_role(principal, minimum):
-            raise ApiError(403, "forbidden", f"this page needs the {minimum} role, not {principal.role}")
+            raise too_low(principal, minimum, "page")
         return principal
 
     return dependency
@@ -143,7 +164,7 @@ def api_caller(minimum: Role):
         if principal is None:
             raise ApiError(401, "unauthorized", "your session has ended; sign in again at /studio/login")
         if not has_role(principal, minimum):
-            raise ApiError(403, "forbidden", f"this action needs the {minimum} role, not {principal.role}")
+            raise too_low(principal, minimum, "action")
         check_csrf(request, request.headers.get(CSRF_HEADER))
         if not local_mode(request):
             request.app.state.rate_limiter.check(principal.name)

@@ -1,5 +1,5 @@
 "use strict";
-// Try-it: the same request the console plugin sends, and the response exactly as the API returns it.
+// Try-it: the same request the console sends, and the response as the API returns it (scores included).
 function parseHistory(text) {
   return text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
     const agent = /^(客服|坐席|agent)[:：]/i.test(line);
@@ -16,13 +16,16 @@ document.getElementById("try").addEventListener("submit", async (event) => {
   const platform = document.getElementById("platform").value;
   if (platform) body.platform = platform;
   const result = document.getElementById("result");
+  const summary = document.getElementById("summary");
+  summary.textContent = "识别中…";
   try {
     const data = await postJson("/studio/api/suggest", body);
     result.hidden = false;
-    document.getElementById("summary").textContent =
-      `意图：${data.intent.name}（${data.intent.id}，${data.intent.confidence.toFixed(2)}） · ` +
-      `情绪：${EMOTION_NAMES[data.emotion.id]}（${data.emotion.confidence.toFixed(2)}，强度 ${data.emotion.intensity.toFixed(2)}） · ` +
-      `索引 ${data.index_version} · ${data.took_ms} ms`;
+    const requests = data.intents.length > 1 ? ` · 本句 ${data.intents.length} 个问题：${data.intents.map((i) => i.name).join("、")}` : "";
+    summary.textContent =
+      `意图：${data.intent.name}（置信度 ${data.intent.confidence.toFixed(2)}）${requests} · ` +
+      `情绪：${CATALOGUE.emotion[data.emotion.id]}（置信度 ${data.emotion.confidence.toFixed(2)}，强度 ${data.emotion.intensity.toFixed(2)}）` +
+      `${data.handoff_requested ? " · 顾客要求转人工" : ""} · ${data.took_ms} 毫秒`;
     const banner = document.getElementById("escalation");
     banner.hidden = !data.escalation.required;
     banner.textContent = data.escalation.required ? escalationText(data.escalation) : "";
@@ -33,6 +36,6 @@ document.getElementById("try").addEventListener("submit", async (event) => {
     document.getElementById("raw").textContent = JSON.stringify(data, null, 2);
   } catch (error) {
     result.hidden = false;
-    document.getElementById("summary").textContent = error.message;
+    summary.textContent = error.message;
   }
 });
