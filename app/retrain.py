@@ -1,11 +1,12 @@
 """Retraining after a studio publish, in a separate low-priority process, one at a time.
 
 An approval is served within seconds by a quick publish that reuses the served classifiers; retraining them
-takes a minute of CPU, which inside the serving worker would slow every suggestion. So ``Retrainer``
-runs ``python -m indexer build --only-if-unchanged`` as a child process at the lowest CPU priority with one
-thread, hands its result over by the normal artifact publish, and asks the service to hot-swap it. Approvals
-that arrive meanwhile are folded into one more run after it (the latest library wins); a run that finds
-the library changed under it does not publish.
+takes a minute of CPU, which inside the serving worker would slow every suggestion. So ``Retrainer`` runs
+``python -m indexer build --only-if-unchanged`` as a child process with one thread under Linux's
+``SCHED_IDLE`` policy (it runs only on a core nothing else wants; elsewhere at the lowest nice value),
+hands its result over by the normal artifact publish, and asks the service to hot-swap it. Approvals that
+arrive meanwhile are folded into one more run after it (the latest library wins); a run that finds the
+library changed under it does not publish.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ def environment(settings: RetrievalSettings) -> dict[str, str]:
         if name in RetrievalSettings.model_fields:
             env[f"HUASHU_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     return env
+
+
+def lower_priority(pid: int) -> None:
+    """Let process ``pid`` use only CPU time that serving does not want."""
+    with contextlib.suppress(OSError):  # it may already be gone
+        os.setpriority(os.PRIO_PROCESS, pid, LOWEST_PRIORITY)
+        if hasattr(os, "SCHED_IDLE"):
+            os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
 
 
 class Retrainer:
@@ -87,8 +96,7 @@ class Retrainer:
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         with self._lock:
             self._process = process
-        with contextlib.suppress(OSError):  # it may already be gone
-            os.setpriority(os.PRIO_PROCESS, process.pid, LOWEST_PRIORITY)
+        lower_priority(process.pid)
         output, _ = process.communicate()
         with self._lock:
             self._process = None

@@ -4,8 +4,10 @@ Measures (1) how fast the library list (``/studio``) loads, first and repeated, 
 library and with a synthetic 10,000-script library, plus a filtered query; and (2) how long an edit
 takes from the approver's click to being served: a trainer saves and submits a new template, an
 approver approves it (the response carries ``publish_seconds``), and ``/v1/suggest`` is polled with
-one of the script's examples until the new text comes back. Everything runs on temp copies of the
-library and of a freshly built index, so the repository's files are never touched.
+one of the script's examples until the new text comes back; (3) what the retrain that follows an approval
+costs the agents: ``/v1/suggest`` latency of one agent sending unique messages, idle and then while the
+low-priority retraining process runs (until ``/readyz`` reports its version). Everything runs on temp copies
+of the library and of a freshly built index, so the repository's files are never touched.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 
 from app.auth import hash_key
 from app.settings import Settings
+from eval.bench_api import percentiles, unique_messages
 from eval.data_sources import REPOSITORY
 from eval.server import Server
 from indexer.build import build_index
@@ -35,7 +38,6 @@ from retrieval.encoder import configured_encoder
 from scripts_library.loader import load_library
 
 LIBRARY = REPOSITORY / "scripts_library"
-SHARED_LIBRARY_FILES = ("intents.yaml", "emotions.yaml", "compliance.yaml", "escalation.yaml")
 KEYS = {"trainer": "bench-trainer-key", "approver": "bench-approver-key", "agent": "bench-agent-key"}
 NAMES = {"trainer": "培训组-基准", "approver": "质检组-基准", "agent": "坐席-基准"}
 EDITED_SCRIPT = "logistics_tracking.not_updated"
@@ -120,8 +122,8 @@ def synthetic_script(intent: str, number: int) -> dict[str, object]:
 def write_synthetic_library(target: Path, total: int) -> Path:
     """The shipped intents, emotions, rules and FAQ, plus ``total`` synthetic scripts spread over the intents."""
     target.mkdir(parents=True)
-    for name in SHARED_LIBRARY_FILES:
-        shutil.copy(LIBRARY / name, target / name)
+    for path in LIBRARY.glob("*.yaml"):  # intents, emotions, compliance, escalation, normalization …
+        shutil.copy(path, target / path.name)
     shutil.copytree(LIBRARY / "faq", target / "faq")
     (target / "scripts").mkdir()
     intents = [i.id for i in load_library(LIBRARY).intents]
@@ -295,6 +297,82 @@ def edit_and_serve(url: str, library: Path, template: str, marker: str) -> EditF
     )
 
 
+# -- 3. suggestions while the classifiers are retrained -----------------------------------------------------------
+RETRAIN_EDIT = (
+    "抱歉让您担心了，{{ courier }}的包裹我已登记催查，今天18点前在这里告诉您结果。",
+    "今天18点前在这里告诉您结果",
+)
+IDLE_REQUESTS = 400
+RETRAIN_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class RetrainFigures:
+    idle_ms: dict[str, float]
+    during_ms: dict[str, float]
+    requests_during: int
+    retrain_s: float
+
+
+def served_version(url: str) -> str:
+    return httpx.get(f"{url}/readyz", timeout=10).json()["index_version"]
+
+
+def wait_for_new_version(url: str, published: str, started: float) -> tuple[float, int]:
+    """Poll ``/readyz`` until the retrained version replaces ``published``; seconds since ``started``."""
+    polls = 0
+    while time.perf_counter() - started < RETRAIN_TIMEOUT_S:
+        polls += 1
+        if served_version(url) != published:
+            return time.perf_counter() - started, polls
+        time.sleep(0.25)
+    raise RuntimeError(f"no retrained version replaced {published} within {RETRAIN_TIMEOUT_S} s")
+
+
+def suggest_timings(agent: httpx.Client, messages: list[str], stop: threading.Event | None = None) -> list[float]:
+    """One agent's sequential ``/v1/suggest`` latencies (ms), one unique message each, all or until ``stop``."""
+    timings = []
+    for message in messages:
+        if stop is not None and stop.is_set():
+            return timings
+        started = time.perf_counter()
+        agent.post("/v1/suggest", json={"message": message}).raise_for_status()
+        timings.append((time.perf_counter() - started) * 1000)
+    if stop is not None:
+        raise RuntimeError(f"ran out of unique messages after {len(timings)} requests; raise the message count")
+    return timings
+
+
+def suggest_during_retrain(url: str, library: Path) -> RetrainFigures:
+    """Idle latencies, then an approval, then latencies until the retrained version is served."""
+    messages = unique_messages(60_000, seed=11)
+    api = f"/studio/api/scripts/{EDITED_SCRIPT}"
+    template, _ = RETRAIN_EDIT
+    with (
+        httpx.Client(base_url=url, timeout=30, headers={"x-api-key": KEYS["agent"]}) as agent,
+        contextlib.closing(with_csrf(login(url, "trainer"))) as trainer,
+        contextlib.closing(with_csrf(login(url, "approver"))) as approver,
+    ):
+        suggest_timings(agent, messages[:50])  # warm-up
+        idle = suggest_timings(agent, messages[50 : 50 + IDLE_REQUESTS])
+        call(trainer, f"{api}/save", draft_for(library, template))
+        call(trainer, f"{api}/submit", {"comment": "基准测试：重训期间的延迟"})
+        started = time.perf_counter()
+        published = str(call(approver, f"{api}/approve", {"comment": "同意"})["index_version"])
+        swapped = threading.Event()
+
+        def retrain_seconds() -> tuple[float, int]:
+            try:
+                return wait_for_new_version(url, published, started)
+            finally:
+                swapped.set()
+
+        retrained = in_background(retrain_seconds)
+        during = suggest_timings(agent, messages[50 + IDLE_REQUESTS :], swapped)
+        retrain_s, _ = retrained()
+    return RetrainFigures(percentiles(idle), percentiles(during), len(during), retrain_s)
+
+
 # -- report --------------------------------------------------------------------------------------------------------
 def print_pages(rows: list[PageFigures]) -> None:
     print("\n| page (trainer session) | scripts matched | first load | p50 | p95 | response size |")
@@ -322,31 +400,67 @@ def print_edits(rows: list[EditFigures]) -> None:
     print(f"| median | {served:.2f} s | — | {publish:.2f} s | | |")
 
 
+def print_retrain(figures: RetrainFigures) -> None:
+    idle, during = figures.idle_ms, figures.during_ms
+    print("\n| /v1/suggest, one agent, unique messages | requests | p50 | p99 |")
+    print("|---|---|---|---|")
+    print(f"| idle | {IDLE_REQUESTS} | {idle['p50']:.2f} ms | {idle['p99']:.2f} ms |")
+    print(
+        f"| while retraining ({figures.retrain_s:.0f} s from approval to the retrained version) "
+        f"| {figures.requests_during} | {during['p50']:.2f} ms | {during['p99']:.2f} ms |"
+    )
+    print(f"| ratio | | {during['p50'] / idle['p50']:.2f}× | {during['p99'] / idle['p99']:.2f}× |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--loads", type=int, default=20, help="repeated list loads after the first")
     parser.add_argument("--synthetic", type=int, default=10_000, help="scripts in the synthetic library")
     parser.add_argument("--index", type=Path, help="copy this published index instead of building a fresh one")
+    parser.add_argument("--only", choices=("pages", "edits", "retrain"), help="run one of the three parts")
     args = parser.parse_args()
+    wanted = {args.only} if args.only else {"pages", "edits", "retrain"}
     with tempfile.TemporaryDirectory(prefix="bench-studio-") as tmp:
         root = Path(tmp)
         if args.index:
-            shutil.copytree(args.index, root / "index")
+            shutil.copytree(args.index, root / "pristine-index")
         else:
-            print(f"building a fresh index of the shipped library … {build_fresh_index(root / 'index'):.1f} s")
-        shipped = copy_library(root / "library")
-        started = time.perf_counter()
-        synthetic = write_synthetic_library(root / "synthetic", args.synthetic)
-        print(f"wrote {args.synthetic} synthetic scripts in {time.perf_counter() - started:.1f} s")
-        shutil.copytree(root / "index", root / "index-synthetic")
-        env = server_env(synthetic, root / "index-synthetic", root / "data-synthetic")
-        with Server(workers=1, env=env) as server:
-            pages = measure_list(server.url, f"synthetic {args.synthetic:,}", FILTER, args.loads)
-        with Server(workers=1, env=server_env(shipped, root / "index", root / "data")) as server:
-            pages = measure_list(server.url, "shipped", FILTER, args.loads) + pages
-            edits = [edit_and_serve(server.url, shipped, template, marker) for template, marker in EDITS]
-    print_pages(pages)
-    print_edits(edits)
+            print(f"building a fresh index of the shipped library … {build_fresh_index(root / 'pristine-index'):.1f} s")
+        if "pages" in wanted:
+            print_pages(list_pages(root, args.synthetic, args.loads))
+        if "edits" in wanted:
+            print_edits(edits_served(root))
+        if "retrain" in wanted:
+            print_retrain(retrain_cost(root))
+
+
+def fresh_server(root: Path, name: str, library: Path, **extra: str) -> Server:
+    """A one-worker server on ``library`` and its own copy of the pristine index."""
+    shutil.copytree(root / "pristine-index", root / f"index-{name}")
+    env = server_env(library, root / f"index-{name}", root / f"data-{name}")
+    return Server(workers=1, env=env | extra)
+
+
+def list_pages(root: Path, synthetic_count: int, loads: int) -> list[PageFigures]:
+    started = time.perf_counter()
+    synthetic = write_synthetic_library(root / "synthetic", synthetic_count)
+    print(f"wrote {synthetic_count} synthetic scripts in {time.perf_counter() - started:.1f} s")
+    with fresh_server(root, "synthetic", synthetic) as server:
+        pages = measure_list(server.url, f"synthetic {synthetic_count:,}", FILTER, loads)
+    with fresh_server(root, "shipped", copy_library(root / "library-pages")) as server:
+        return measure_list(server.url, "shipped", FILTER, loads) + pages
+
+
+def edits_served(root: Path) -> list[EditFigures]:
+    library = copy_library(root / "library-edits")
+    with fresh_server(root, "edits", library) as server:
+        return [edit_and_serve(server.url, library, template, marker) for template, marker in EDITS]
+
+
+def retrain_cost(root: Path) -> RetrainFigures:
+    library = copy_library(root / "library-retrain")
+    with fresh_server(root, "retrain", library, HUASHU_RETRAIN_AFTER_PUBLISH="true") as server:
+        return suggest_during_retrain(server.url, library)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -9,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from app.retrain import lower_priority
 from indexer.build import is_stale
 from retrieval.artifact import current_manifest
 
@@ -83,3 +87,15 @@ def test_edits_during_a_retrain_are_folded_into_one_more_run_and_the_latest_libr
     assert service.retrainer.runs == 2, "one run, then one more for everything approved meanwhile"
     assert manifest.classifiers_from is None and manifest.version == service.assistant.index.version
     assert not is_stale(settings.library_dir, settings.index_dir, manifest.model_fingerprint)
+
+
+def test_the_retraining_process_only_gets_cpu_that_serving_leaves():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    try:
+        lower_priority(child.pid)
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == 19
+        if hasattr(os, "SCHED_IDLE"):
+            assert os.sched_getscheduler(child.pid) == os.SCHED_IDLE
+    finally:
+        child.kill()
+        child.wait()
