@@ -179,9 +179,10 @@ async def classify_route(body: ClassifyRequest, request: Request, response: Resp
 
 def classify(body: ClassifyRequest, request: Request, response: Response) -> ClassifyResponse:
     started = time.perf_counter()
-    assistant = _service(request).assistant
-    index_version = assistant.index.version
-    result = assistant.classify(_input(body))
+    service = _service(request)
+    index_version = service.assistant.index.version
+    with service.retrainer.serving():
+        result = service.assistant.classify(_input(body))
     request_id = uuid.uuid4().hex
     response.headers["X-Request-ID"] = request_id
     return ClassifyResponse(
@@ -202,7 +203,8 @@ def suggest(body: SuggestRequest, request: Request, response: Response) -> Sugge
     """The pipeline behind ``POST /v1/suggest`` (also the studio's try-it and console calls); blocking."""
     started = time.perf_counter()
     service = _service(request)
-    result = service.assistant.suggest(_input(body), service.priors)
+    with service.retrainer.serving():
+        result = service.assistant.suggest(_input(body), service.priors)
     request_id = uuid.uuid4().hex
     response.headers["X-Request-ID"] = request_id
     _log_suggestion(service, request_id, body, result, (time.perf_counter() - started) * 1000)

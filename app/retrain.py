@@ -1,12 +1,17 @@
 """Retraining after a studio publish, in a separate low-priority process, one at a time.
 
 An approval is served within seconds by a quick publish that reuses the served classifiers; retraining them
-takes a minute of CPU, which inside the serving worker would slow every suggestion. So ``Retrainer`` runs
-``python -m indexer build --only-if-unchanged`` as a child process with one thread under Linux's
-``SCHED_IDLE`` policy (it runs only on a core nothing else wants; elsewhere at the lowest nice value),
-hands its result over by the normal artifact publish, and asks the service to hot-swap it. Approvals that
-arrive meanwhile are folded into one more run after it (the latest library wins); a run that finds the
-library changed under it does not publish.
+takes half a minute of CPU, which inside the serving worker would slow every suggestion. So ``Retrainer``
+runs ``python -m indexer build --only-if-unchanged`` as a child process with one thread, hands its result
+over by the normal artifact publish, and asks the service to hot-swap it. Approvals that arrive meanwhile are
+folded into one more run after it (the latest library wins); a run that finds the library changed under it
+does not publish.
+
+Priorities alone do not keep the child off the requests' back: on a small (virtual) machine a busy process
+at the lowest priority still slows the encoder by half through shared caches and the host's scheduling. So
+the child is paused (SIGSTOP) while this worker serves a request and resumed when it serves none: it trains
+in the gaps between suggestions, under ``SCHED_IDLE`` (or nice 19) for whatever else runs on the machine.
+A load that never leaves a gap postpones the retrain; the approved text is served meanwhile all the same.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from retrieval.settings import RetrievalSettings
@@ -46,8 +52,40 @@ def lower_priority(pid: int) -> None:
             os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
 
 
+class ServingGate:
+    """Keeps a background process paused while at least one request is being served."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._serving = 0
+        self._process: subprocess.Popen | None = None
+
+    def attach(self, process: subprocess.Popen | None) -> None:
+        """Gate ``process`` from now on (``None``: nothing to gate); paused at once if a request is in flight."""
+        with self._lock:
+            self._process = process
+            if process is not None and self._serving:
+                process.send_signal(signal.SIGSTOP)
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """Around the work of one request: the gated process does not run until no request is left."""
+        self._step(+1, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self._step(-1, signal.SIGCONT)
+
+    def _step(self, change: int, sent_at_edge: signal.Signals) -> None:
+        with self._lock:
+            self._serving += change
+            edge = self._serving == (1 if change > 0 else 0)  # the first request began, or the last one ended
+            if edge and self._process is not None:
+                self._process.send_signal(sent_at_edge)  # does nothing once the process has ended
+
+
 class Retrainer:
-    """Runs at most one retraining process; ``request()`` schedules the next."""
+    """Runs at most one retraining process; ``request()`` schedules the next, ``serving()`` pauses it."""
 
     def __init__(self, settings: RetrievalSettings, on_published: Callable[[], object]) -> None:
         self._settings = settings
@@ -56,6 +94,7 @@ class Retrainer:
         self._wanted = False
         self._thread: threading.Thread | None = None
         self._process: subprocess.Popen | None = None
+        self._gate = ServingGate()
         self.runs = 0
 
     def request(self) -> None:
@@ -65,6 +104,10 @@ class Retrainer:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="retrain", daemon=True)
                 self._thread.start()
+
+    def serving(self) -> contextlib.AbstractContextManager[None]:
+        """Wrap a request's work: the retraining process is paused until it (and every other) is done."""
+        return self._gate.serving()
 
     def busy(self) -> bool:
         with self._lock:
@@ -77,6 +120,7 @@ class Retrainer:
             process = self._process
         if process is not None and process.poll() is None:
             process.terminate()
+            process.send_signal(signal.SIGCONT)  # a paused process acts on SIGTERM once resumed
 
     def _loop(self) -> None:
         while True:
@@ -91,13 +135,18 @@ class Retrainer:
     def _run(self) -> int:
         s = self._settings
         command = [sys.executable, "-m", "indexer", "build", "--quiet", "--only-if-unchanged"]
+        command += ["--exit-with-parent", str(os.getpid())]
         command += ["--library", str(Path(s.library_dir).resolve()), "--out", str(Path(s.index_dir).resolve())]
         env = os.environ | environment(s) | ONE_THREAD | {"HUASHU_ENCODER_THREADS": "1"}
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         with self._lock:
             self._process = process
         lower_priority(process.pid)
-        output, _ = process.communicate()
+        self._gate.attach(process)
+        try:
+            output, _ = process.communicate()
+        finally:
+            self._gate.attach(None)
         with self._lock:
             self._process = None
             self.runs += 1

@@ -5,9 +5,10 @@ library and with a synthetic 10,000-script library, plus a filtered query; and (
 takes from the approver's click to being served: a trainer saves and submits a new template, an
 approver approves it (the response carries ``publish_seconds``), and ``/v1/suggest`` is polled with
 one of the script's examples until the new text comes back; (3) what the retrain that follows an approval
-costs the agents: ``/v1/suggest`` latency of one agent sending unique messages, idle and then while the
-low-priority retraining process runs (until ``/readyz`` reports its version). Everything runs on temp copies
-of the library and of a freshly built index, so the repository's files are never touched.
+costs the agents: ``/v1/suggest`` latency of unique messages sent at a steady rate (``--rate``, default 20/s,
+a busy team), idle and then from the approval until an answer comes from the retrained index version (a
+retrain gets only the CPU serving leaves, so a load without gaps would postpone it). Everything runs on temp
+copies of the library and of a freshly built index, so the repository's files are never touched.
 """
 
 from __future__ import annotations
@@ -298,79 +299,59 @@ def edit_and_serve(url: str, library: Path, template: str, marker: str) -> EditF
 
 
 # -- 3. suggestions while the classifiers are retrained -----------------------------------------------------------
-RETRAIN_EDIT = (
-    "抱歉让您担心了，{{ courier }}的包裹我已登记催查，今天18点前在这里告诉您结果。",
-    "今天18点前在这里告诉您结果",
-)
+RETRAIN_EDIT = "抱歉让您担心了，{{ courier }}的包裹我已登记催查，今天18点前在这里告诉您结果。"
 IDLE_REQUESTS = 400
 RETRAIN_TIMEOUT_S = 600
 
 
 @dataclass(frozen=True)
 class RetrainFigures:
+    per_second: float
     idle_ms: dict[str, float]
     during_ms: dict[str, float]
     requests_during: int
     retrain_s: float
 
 
-def served_version(url: str) -> str:
-    return httpx.get(f"{url}/readyz", timeout=10).json()["index_version"]
-
-
-def wait_for_new_version(url: str, published: str, started: float) -> tuple[float, int]:
-    """Poll ``/readyz`` until the retrained version replaces ``published``; seconds since ``started``."""
-    polls = 0
-    while time.perf_counter() - started < RETRAIN_TIMEOUT_S:
-        polls += 1
-        if served_version(url) != published:
-            return time.perf_counter() - started, polls
-        time.sleep(0.25)
-    raise RuntimeError(f"no retrained version replaced {published} within {RETRAIN_TIMEOUT_S} s")
-
-
-def suggest_timings(agent: httpx.Client, messages: list[str], stop: threading.Event | None = None) -> list[float]:
-    """One agent's sequential ``/v1/suggest`` latencies (ms), one unique message each, all or until ``stop``."""
-    timings = []
-    for message in messages:
-        if stop is not None and stop.is_set():
+def suggest_timings(
+    agent: httpx.Client, messages: list[str], per_second: float, served_until: str | None = None
+) -> list[float]:
+    """One client's ``/v1/suggest`` latencies (ms), one unique message each, sent at ``per_second`` (as a team
+    of agents would: requests do not wait for each other); all of them, or (``served_until``) up to the first
+    answer from another index version than that one. Nothing else is asked meanwhile, so nothing else is timed."""
+    timings: list[float] = []
+    started = time.perf_counter()
+    for number, message in enumerate(messages):
+        time.sleep(max(0.0, started + number / per_second - time.perf_counter()))
+        sent = time.perf_counter()
+        response = agent.post("/v1/suggest", json={"message": message})
+        timings.append((time.perf_counter() - sent) * 1000)
+        response.raise_for_status()
+        if served_until is not None and response.json()["index_version"] != served_until:
             return timings
-        started = time.perf_counter()
-        agent.post("/v1/suggest", json={"message": message}).raise_for_status()
-        timings.append((time.perf_counter() - started) * 1000)
-    if stop is not None:
-        raise RuntimeError(f"ran out of unique messages after {len(timings)} requests; raise the message count")
+    if served_until is not None:
+        raise RuntimeError(f"no retrained version replaced {served_until} within {len(timings)} requests")
     return timings
 
 
-def suggest_during_retrain(url: str, library: Path) -> RetrainFigures:
+def suggest_during_retrain(url: str, library: Path, per_second: float) -> RetrainFigures:
     """Idle latencies, then an approval, then latencies until the retrained version is served."""
-    messages = unique_messages(60_000, seed=11)
+    messages = unique_messages(int(per_second * RETRAIN_TIMEOUT_S) + IDLE_REQUESTS + 100, seed=11)
     api = f"/studio/api/scripts/{EDITED_SCRIPT}"
-    template, _ = RETRAIN_EDIT
     with (
         httpx.Client(base_url=url, timeout=30, headers={"x-api-key": KEYS["agent"]}) as agent,
         contextlib.closing(with_csrf(login(url, "trainer"))) as trainer,
         contextlib.closing(with_csrf(login(url, "approver"))) as approver,
     ):
-        suggest_timings(agent, messages[:50])  # warm-up
-        idle = suggest_timings(agent, messages[50 : 50 + IDLE_REQUESTS])
-        call(trainer, f"{api}/save", draft_for(library, template))
+        suggest_timings(agent, messages[:50], per_second)  # warm-up
+        idle = suggest_timings(agent, messages[50 : 50 + IDLE_REQUESTS], per_second)
+        call(trainer, f"{api}/save", draft_for(library, RETRAIN_EDIT))
         call(trainer, f"{api}/submit", {"comment": "基准测试：重训期间的延迟"})
         started = time.perf_counter()
         published = str(call(approver, f"{api}/approve", {"comment": "同意"})["index_version"])
-        swapped = threading.Event()
-
-        def retrain_seconds() -> tuple[float, int]:
-            try:
-                return wait_for_new_version(url, published, started)
-            finally:
-                swapped.set()
-
-        retrained = in_background(retrain_seconds)
-        during = suggest_timings(agent, messages[50 + IDLE_REQUESTS :], swapped)
-        retrain_s, _ = retrained()
-    return RetrainFigures(percentiles(idle), percentiles(during), len(during), retrain_s)
+        during = suggest_timings(agent, messages[50 + IDLE_REQUESTS :], per_second, served_until=published)
+        retrain_s = time.perf_counter() - started
+    return RetrainFigures(per_second, percentiles(idle), percentiles(during), len(during), retrain_s)
 
 
 # -- report --------------------------------------------------------------------------------------------------------
@@ -402,7 +383,7 @@ def print_edits(rows: list[EditFigures]) -> None:
 
 def print_retrain(figures: RetrainFigures) -> None:
     idle, during = figures.idle_ms, figures.during_ms
-    print("\n| /v1/suggest, one agent, unique messages | requests | p50 | p99 |")
+    print(f"\n| /v1/suggest, {figures.per_second:g} unique messages/s | requests | p50 | p99 |")
     print("|---|---|---|---|")
     print(f"| idle | {IDLE_REQUESTS} | {idle['p50']:.2f} ms | {idle['p99']:.2f} ms |")
     print(
@@ -417,6 +398,7 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=20, help="repeated list loads after the first")
     parser.add_argument("--synthetic", type=int, default=10_000, help="scripts in the synthetic library")
     parser.add_argument("--index", type=Path, help="copy this published index instead of building a fresh one")
+    parser.add_argument("--rate", type=float, default=20, help="suggestions per second during part 3")
     parser.add_argument("--only", choices=("pages", "edits", "retrain"), help="run one of the three parts")
     args = parser.parse_args()
     wanted = {args.only} if args.only else {"pages", "edits", "retrain"}
@@ -431,7 +413,7 @@ def main() -> None:
         if "edits" in wanted:
             print_edits(edits_served(root))
         if "retrain" in wanted:
-            print_retrain(retrain_cost(root))
+            print_retrain(retrain_cost(root, args.rate))
 
 
 def fresh_server(root: Path, name: str, library: Path, **extra: str) -> Server:
@@ -457,10 +439,10 @@ def edits_served(root: Path) -> list[EditFigures]:
         return [edit_and_serve(server.url, library, template, marker) for template, marker in EDITS]
 
 
-def retrain_cost(root: Path) -> RetrainFigures:
+def retrain_cost(root: Path, per_second: float) -> RetrainFigures:
     library = copy_library(root / "library-retrain")
     with fresh_server(root, "retrain", library, HUASHU_RETRAIN_AFTER_PUBLISH="true") as server:
-        return suggest_during_retrain(server.url, library)
+        return suggest_during_retrain(server.url, library, per_second)
 
 
 if __name__ == "__main__":

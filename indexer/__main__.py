@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -14,8 +17,22 @@ from retrieval.settings import RetrievalSettings
 from scripts_library.lint import lint_library, servable_ids
 from scripts_library.loader import LibraryError, load_library
 
+PR_SET_PDEATHSIG = 1
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Be killed when the process that started this build dies: a serving worker pauses its retraining child
+    while it answers requests, and a paused orphan would otherwise wait forever (Linux; elsewhere a no-op)."""
+    if sys.platform != "linux":
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:
+        raise SystemExit(f"process {parent_pid}, which asked for this build, has already exited")
+
 
 def _build(args: argparse.Namespace, settings: RetrievalSettings) -> int:
+    if args.exit_with_parent:
+        exit_with_parent(args.exit_with_parent)
     encoder = configured_encoder(settings)
     if args.if_stale and not is_stale(args.library, args.out, encoder.fingerprint):
         print("index is up to date")
@@ -76,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument(
         "--only-if-unchanged", action="store_true", help="publish only if the library did not change during the build"
     )
+    build.add_argument("--exit-with-parent", type=int, metavar="PID", help="die when process PID exits (Linux)")
     status = sub.add_parser("status", help="print the published version's manifest")
     status.add_argument("--out", type=Path, default=settings.index_dir)
     diff = sub.add_parser("diff", help="entries added, removed or changed in the library since the published index")

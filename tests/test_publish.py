@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.retrain import lower_priority
+from app.retrain import ServingGate, lower_priority
 from indexer.build import is_stale
 from retrieval.artifact import current_manifest
 
@@ -99,3 +101,72 @@ def test_the_retraining_process_only_gets_cpu_that_serving_leaves():
     finally:
         child.kill()
         child.wait()
+
+
+def _state(pid: int) -> str:
+    """The process state letter from /proc: T when stopped, S or R otherwise."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def _settles_in(pid: int, states: str, timeout_s: float = 5.0) -> bool:
+    """Whether the process reaches one of ``states`` within ``timeout_s`` (signals are delivered asynchronously)."""
+    deadline = time.monotonic() + timeout_s
+    while _state(pid) not in states:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_the_retraining_process_is_paused_while_any_request_is_served():
+    gate = ServingGate()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with gate.serving():
+            gate.attach(child)  # a run that starts during a request starts paused
+            assert _settles_in(child.pid, "T")
+            with gate.serving():
+                pass
+            time.sleep(0.2)
+            assert _state(child.pid) == "T", "still one request in flight"
+        assert _settles_in(child.pid, "SR")
+        gate.attach(None)
+        with gate.serving():
+            time.sleep(0.2)
+            assert _state(child.pid) in "SR", "a detached process is left alone"
+    finally:
+        child.kill()
+        child.wait()
+    with gate.serving():  # an ended process is not signalled
+        pass
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_paused_retraining_process_dies_with_the_worker_that_started_it(tmp_path):
+    """A worker that dies while its child is paused must not leave the child (maybe holding the publish lock)."""
+    pid_file = tmp_path / "child.pid"
+    child_code = (
+        "import os, sys, time; from indexer.__main__ import exit_with_parent; exit_with_parent(int(sys.argv[1])); "
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    )
+    worker_code = (
+        "import os, subprocess, sys, time; "
+        f"subprocess.Popen([sys.executable, '-c', {child_code!r}, str(os.getpid())]); time.sleep(60)"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", worker_code], cwd=Path(__file__).parents[1])
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the worker did not start its child"
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    try:
+        os.kill(child, signal.SIGSTOP)  # paused, as during a request
+        worker.kill()
+        worker.wait()
+        while Path(f"/proc/{child}").exists() and _state(child) != "Z":
+            assert time.monotonic() < deadline, "the paused child outlived its worker"
+            time.sleep(0.05)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
