@@ -5,9 +5,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 
-import uvicorn
-
 from app.settings import Settings
+from app.workers import ServiceConfig, serve
 
 log = logging.getLogger("huashu")
 
@@ -29,7 +28,7 @@ def bind_host(settings: Settings) -> str:
 def main() -> None:
     settings = Settings()
     logging.basicConfig(level=settings.log_level)
-    uvicorn.run(
+    config = ServiceConfig(
         "app.main:app",
         host=bind_host(settings),
         port=settings.port,
@@ -37,6 +36,7 @@ def main() -> None:
         log_level=settings.log_level.lower(),
         access_log=False,
     )
+    serve(config)
 
 
 if __name__ == "__main__":

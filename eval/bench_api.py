@@ -105,6 +105,7 @@ class LoadResult:
     requests: int
     errors: int
     latencies_ms: list[float]
+    client_cores: float  # CPU the load generator itself used, in cores: taken from the service on a small machine
 
     def summary(self) -> dict:
         throughput = self.requests / self.seconds
@@ -116,6 +117,7 @@ class LoadResult:
             "per_s": round(throughput, 1),
             "latency_ms": percentiles(self.latencies_ms),
             "queueing_expectation_ms": round(1000 * self.clients / max(throughput, 1e-9), 1),
+            "client_cores": round(self.client_cores, 2),
         }
 
 
@@ -143,9 +145,10 @@ async def load(url: str, messages: list[str], clients: int, seconds: float, repe
                 done += ok
                 errors += not ok
 
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     await asyncio.gather(*(client_loop() for _ in range(clients)))
-    return LoadResult(clients, time.monotonic() - started, done, errors, latencies)
+    elapsed = time.monotonic() - started
+    return LoadResult(clients, elapsed, done, errors, latencies, (time.process_time() - cpu_started) / elapsed)
 
 
 def server_env(threads: int, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -171,6 +174,7 @@ def report(figures: dict) -> str:
         ("/v1/suggest, cache hits (p50 / p99), apart", _pair(one["cache_hit_ms"])),
         (f"throughput, {load_['clients']} clients, unique", f"{load_['per_s']} req/s, {load_['errors']} errors"),
         ("  ÷ encoder batched throughput", f"{load_['per_s'] / batched['batched_per_s']:.2f}"),
+        ("  cores the load generator used", f"{load_['client_cores']:.2f} of {figures['cores']}"),
         ("  latency under load (p50 / p99)", _pair(load_["latency_ms"])),
         ("  p99 ÷ queueing expectation", f"{load_['latency_ms']['p99'] / load_['queueing_expectation_ms']:.2f}"),
     ]

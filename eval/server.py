@@ -1,6 +1,6 @@
-"""The real service as a separate uvicorn process on loopback, for benchmarks and fault tests.
+"""The real service (`python -m app`) as a separate process on loopback, for benchmarks and fault tests.
 
-``with Server(workers=2, env={...}) as server:`` starts ``app.main:app`` on a free port, waits for
+``with Server(workers=2, env={...}) as server:`` starts ``python -m app`` on a free port, waits for
 ``/readyz`` and stops the whole process group on exit. ``kill()`` sends SIGKILL (a crash, no
 shutdown hooks); ``log_file`` captures everything the server writes, so a test can grep it.
 """
@@ -28,7 +28,7 @@ def free_port() -> int:
 
 
 class Server:
-    """A uvicorn process on loopback, stopped on exit."""
+    """``python -m app`` on loopback, stopped on exit."""
 
     def __init__(
         self,
@@ -39,26 +39,18 @@ class Server:
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            log_level,
-            "--no-access-log",
-        ]
+        command = [sys.executable, "-m", "app"]  # what `make run` and the Docker image start
+        launch = {
+            "HUASHU_HOST": "127.0.0.1",
+            "HUASHU_PORT": str(self.port),
+            "HUASHU_WORKERS": str(workers),
+            "HUASHU_LOG_LEVEL": log_level.upper(),
+        }
         self._log = log_file.open("ab") if log_file else None
         output = self._log or subprocess.DEVNULL
         self.process = subprocess.Popen(
             command,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **launch, **(env or {})},
             stdout=output,
             stderr=output,
             start_new_session=True,
