@@ -1,5 +1,5 @@
-"""Money amounts in a customer's message ("3999买的", "三千多的相机", "¥1,299", "5000多的包") and in the
-order context the console sends, for rules that depend on an order's value."""
+"""Money amounts in a conversation ("3999买的", "三千多的相机", "¥1,299", "5000多的包", "订单金额:1299.00",
+"电视2699") and in the order context the console sends, for rules that depend on an order's value."""
 
 from __future__ import annotations
 
@@ -13,6 +13,11 @@ _CURRENCY_BEFORE = re.compile(rf"[¥￥]\s*({_DIGITS})")
 _CURRENCY_AFTER = re.compile(rf"({_DIGITS})\s*(万|千|k|w)?\s*多?\s*(?:元|块|rmb|圆)", re.IGNORECASE)
 _BOUGHT_FOR = re.compile(rf"(?<![\d.])({_DIGITS})\s*(万|千)?\s*多?\s*(?:买的|的)")  # 3999买的, 899的耳机
 _CHINESE = re.compile(r"([零一二两三四五六七八九十百千万]+)\s*多?\s*(?:元|块|买的|的)")
+_CHINESE_ROUND = re.compile(r"([一二两三四五六七八九十]+[千万])多(?!\s*(?:元|块|买的|的))")  # 四千多啊, 一万多
+_LABEL = r"(?:金额|实付款?|付款|总价|售价|价格|花了|付了)"
+_LABELLED = re.compile(rf"{_LABEL}\s*[:：]?\s*[¥￥]?\s*({_DIGITS})(?![\d万千kKwW])")  # 订单金额:1299.00
+# four or five digits right after a product's name: 电视2699, 洗碗机3999 (not X2000, 2024款, 5000毫安 or 12315)
+_AFTER_NAME = re.compile(r"(?<=[\u4e00-\u9fff])(?!123[14]5)(\d{4,5})(?![\d.a-zA-Z%]|\s*[a-zA-Z年月日号次个件台款毫])")
 _UNIT = {"万": 10_000, "w": 10_000, "千": 1_000, "k": 1_000}
 CONTEXT_KEYS = ("order_amount", "refund_amount", "amount", "price", "total")
 SMALLEST_BOUGHT_FOR = 50  # "3的" or "12的" are quantities and sizes far more often than prices
@@ -29,6 +34,9 @@ def amounts_in(text: str) -> list[float]:
     bought = [_number(m.group(1), m.group(2)) for m in _BOUGHT_FOR.finditer(text)]
     found += [value for value in bought if value >= SMALLEST_BOUGHT_FOR]
     found += [float(value) for m in _CHINESE.finditer(text) if (value := chinese_number(m.group(1)))]
+    found += [float(value) for m in _CHINESE_ROUND.finditer(text) if (value := chinese_number(m.group(1)))]
+    found += [_number(m.group(1), None) for m in _LABELLED.finditer(text)]
+    found += [_number(m.group(1), None) for m in _AFTER_NAME.finditer(text)]
     return found
 
 

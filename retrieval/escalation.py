@@ -20,6 +20,7 @@ _POST_NEGATORS = ("不搞", "不会", "算了", "就算了", "没必要", "不�
 _NEGATING_CHARS = frozenset("不没别")
 _QUESTION_ENDINGS = ("吗", "么", "呢")
 _QUESTION_WORDS = ("多久", "如何", "在哪", "哪里", "怎么", "能否", "是否", "可不可以", "能不能", "有没有", "什么时候")
+_BEFORE_CHARS, _AFTER_CHARS = 6, 7  # how far a negating word reaches: 我又不是要去12315; 12315 我觉得没必要
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def clauses(message: str) -> list[Clause]:
 
 def negated(text: str, start: int, end: int) -> bool:
     """Whether the mention at ``text[start:end]`` is denied: 我不会投诉的, 不是假货吧, 曝光啥的我不搞."""
-    before, after = text[max(0, start - 3) : start], text[end : end + 5]
+    before, after = text[max(0, start - _BEFORE_CHARS) : start], text[end : end + _AFTER_CHARS]
     if text[:start].endswith(("是不是", "是不", "会不会")):  # 是不是假货: a question, not a denial
         return False
     if before and before[-1] in _NEGATING_CHARS:
@@ -76,7 +77,7 @@ class EscalationPolicy:
     """The first matching rule decides."""
 
     def __init__(self, policy: EscalationFile) -> None:
-        self._rules = [(rule, _Matcher(rule.patterns, rule.regex)) for rule in policy.rules]
+        self._rules = [(rule, _Matcher(rule.patterns, rule.regex, rule.ignore_within)) for rule in policy.rules]
         self._full_value = {rule.id: _Matcher(rule.full_value_patterns, ()) for rule in policy.rules}
         self._handoff = _Matcher(policy.handoff_patterns, ())
 
@@ -113,20 +114,27 @@ class EscalationPolicy:
 
 
 class _Matcher:
-    """Patterns and regexes over compacted clauses, ignoring negated mentions."""
+    """Patterns and regexes over compacted clauses, ignoring negated mentions and mentions inside longer words
+    that mean something else (``ignore_within``: 律师 in 律师事务所, 报警 in 报警器)."""
 
-    def __init__(self, patterns: Sequence[str], regex: Sequence[str]) -> None:
+    def __init__(self, patterns: Sequence[str], regex: Sequence[str], ignore_within: Sequence[str] = ()) -> None:
         self._patterns = tuple(p for p in (compact(p) for p in patterns) if p)
         self._regex = tuple(re.compile(r) for r in regex)
+        self._ignore = tuple(w for w in (compact(w) for w in ignore_within) if w)
 
     def mentions(self, clause: Clause) -> bool:
         text = clause.text
         for pattern in self._patterns:
             start = text.find(pattern)
             while start >= 0:
-                if not negated(text, start, start + len(pattern)):
+                if self._counts(text, start, start + len(pattern)):
                     return True
                 start = text.find(pattern, start + 1)
         return any(
-            not negated(text, m.start(), m.end()) for expression in self._regex for m in expression.finditer(text)
+            self._counts(text, m.start(), m.end()) for expression in self._regex for m in expression.finditer(text)
+        )
+
+    def _counts(self, text: str, start: int, end: int) -> bool:
+        return not negated(text, start, end) and not any(
+            w.start() < end and start < w.end() for word in self._ignore for w in re.finditer(re.escape(word), text)
         )

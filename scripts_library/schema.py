@@ -268,6 +268,7 @@ class EscalationRule(Strict):
     respond_within_minutes: int = Field(gt=0)
     patterns: tuple[str, ...] = ()
     regex: tuple[str, ...] = ()
+    ignore_within: tuple[str, ...] = ()  # longer words a mention may sit in without counting (律师事务所, 报警器)
     intents: tuple[str, ...] = ()  # with ``require_both``: the topic must be one of these too
     require_both: bool = False
     claims_only: bool = False  # a calm question about it ("真的假一赔十吗") is not a claim

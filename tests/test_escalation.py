@@ -50,6 +50,25 @@ CASES = [
     ("冰箱收到了很漂亮 什么时候有师傅上门呀", ["installation_repair"], "positive", None, "品牌服务"),
     ("百亿补贴的是不是假货啊 味道不对", ["counterfeit_claim"], "angry", None, "品控组"),
     ("空调滤网多久洗一次", ["product_inquiry"], "neutral", None, None),
+    # accounts and orders counted the way buyers write them; a company's ordinary bulk order is not abuse
+    ("注册了十几个小号 每个都领了券", ["coupon_points"], "neutral", None, "风控组"),
+    ("这款我陆续下了四十多单 都有问题 按件赔吧", ["quality_issue"], "dissatisfied", None, "风控组"),
+    ("公司采购 买了12件工服 能开专票吗", ["invoice"], "neutral", None, None),
+    # threats outside the shop in other words; the same words inside other things are not threats
+    ("再不处理 我就发抖音让大家看看", ["complaint_service"], "angry", None, "客服主管"),
+    ("准备去市场监督管理局反映", ["refund_progress"], "dissatisfied", None, "客服主管"),
+    ("我们是律师事务所 发票抬头怎么写", ["invoice"], "neutral", None, None),
+    ("烟雾报警器的电池多久换一次", ["product_inquiry"], "neutral", None, None),
+    ("我又不是要去12315 就想问问运费", ["return_exchange"], "neutral", None, None),
+    ("鞋底全是灰 这是卖二手的吧", ["quality_issue"], "angry", None, "品控组"),
+    ("物流查不到 是不是假单号啊", ["logistics_tracking"], "anxious", None, None),
+    # how the service treats the customer, whatever the turn is about; asking how to complain is not a complaint
+    ("问了三遍都没人回 什么意思", ["logistics_tracking"], "dissatisfied", None, "品控组"),
+    ("开个票推三阻四的", ["invoice"], "dissatisfied", None, "品控组"),
+    ("投诉电话是多少", ["complaint_service"], "neutral", None, None),
+    # partial refunds disputed, by the order's value
+    ("冰箱6999 退货只退了5000 我不同意", ["return_exchange"], "dissatisfied", None, "售后主管"),
+    ("29块的袜子只退一半 我不同意", ["return_exchange"], "dissatisfied", None, None),
 ]
 
 
@@ -81,6 +100,8 @@ def test_asking_for_a_person_is_a_routing_hint_not_an_escalation(policy):
         ("没投诉", "投诉", True),
         ("我要投诉", "投诉", False),
         ("不给退我就曝光你们", "曝光", False),
+        ("我又不是要去12315", "12315", True),
+        ("朋友让我打12315我觉得没必要", "12315", True),
     ],
 )
 def test_negation_looks_just_around_the_mention(text, pattern, denied):
@@ -105,6 +126,10 @@ def test_clauses_know_a_question_from_a_claim():
         ("花了2万块", [20000.0]),
         ("15块的拖鞋", [15.0]),
         ("1.8米的床 30个号 165穿M", []),
+        ("订单金额:1299.00", [1299.0]),
+        ("洗衣机4599 坏了", [4599.0]),
+        ("三千多啊", [3000.0]),
+        ("2024款 5000毫安 X2000 打12315", []),
     ],
 )
 def test_amounts_are_read_from_how_customers_write_them(text, amounts):

@@ -55,3 +55,9 @@ def test_calm_questions_with_hot_words_are_not_angry(assistant, message):
 def test_asking_for_a_person_is_reported_without_escalating(assistant):
     result = classify(assistant, "你好 我要转人工")
     assert result.handoff_requested and not result.escalation.required
+
+
+def test_an_order_value_the_agent_stated_counts_for_the_refund_dispute_rule(assistant):
+    history = (Turn("customer", "退款怎么少了"), Turn("agent", "亲，您这单实付1580元，扣除包装费后可退1300元"))
+    assert classify(assistant, "我不接受", history).escalation.team == "售后主管"
+    assert not classify(assistant, "我不接受", history[:1]).escalation.required
