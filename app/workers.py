@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 log = logging.getLogger("huashu")
 
 
-def reuse_port_socket(family: int, address: tuple) -> socket.socket:
-    """A TCP socket bound to ``address`` in the port's SO_REUSEPORT group (not yet listening)."""
-    sock = socket.socket(family)
+def bound_in_port_group(sock: socket.socket, address: tuple) -> socket.socket:
+    """``sock`` bound to ``address`` in the port's SO_REUSEPORT group (not yet listening)."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(address)
     return sock
+
+
+def reuse_port_socket(family: int, address: tuple) -> socket.socket:
+    """A worker's own listening socket for ``address``."""
+    return bound_in_port_group(socket.socket(family), address)
 
 
 class WorkerSocket(socket.socket):
@@ -36,16 +42,17 @@ class WorkerSocket(socket.socket):
 
 
 class ServiceConfig(uvicorn.Config):
-    """uvicorn's configuration, with a socket per worker where the platform has ``SO_REUSEPORT``."""
+    """uvicorn's configuration, with a socket per worker on Linux (which balances a SO_REUSEPORT group)."""
 
     def bind_socket(self) -> socket.socket:
-        if not hasattr(socket, "SO_REUSEPORT") or self.uds or self.fd is not None:
+        if sys.platform != "linux" or self.uds or self.fd is not None:
             return super().bind_socket()
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = WorkerSocket(family)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((self.host, self.port))
+        try:
+            sock = bound_in_port_group(WorkerSocket(family), (self.host, self.port))
+        except OSError as exc:
+            log.error("cannot listen on %s:%d (%s): free the port or set HUASHU_PORT", self.host, self.port, exc)
+            sys.exit(STARTUP_FAILURE)
         log.info("listening on %s:%d with %d workers (one socket each)", self.host, self.port, self.workers)
         return sock
 
