@@ -37,7 +37,7 @@ run: $(VENV)/.installed-run model index
 test: $(VENV)/.installed-dev model
 	$(PY) -m pytest -m "not slow"
 
-# Long checks: STS against published figures, browser tests (Debian's chromium; .ci/run installs it).
+# Long checks: STS against published figures, the Docker image where an engine exists.
 test-slow: $(VENV)/.installed-dev model
 	$(PY) -m pytest -m slow
 

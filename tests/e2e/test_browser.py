@@ -44,10 +44,7 @@ GOOD = "非常抱歉让您着急了，{{ courier }}这边我马上帮您催促�
 WIDE, NARROW = {"width": 1366, "height": 768}, {"width": 800, "height": 768}
 
 expect.set_options(timeout=30_000)  # 2 shared cores: a save re-reads the whole library twice
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium missing: apt-get install -y chromium"),
-]
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium missing: apt-get install -y chromium")
 
 
 @dataclass(frozen=True)
