@@ -333,11 +333,25 @@ def test_the_console_shows_pending_and_errors_fills_variables_inline_and_works_f
     expect(agent.locator("#escalation")).to_be_hidden()
     _send(agent, "好的 谢谢")
     expect(agent.locator("li.suggestion").first).to_be_focused()
+    held_feedback: list = []
+
+    def hold_first(route) -> None:  # the first feedback (the rejection) is held back; later ones pass
+        if held_feedback:
+            route.continue_()
+        else:
+            held_feedback.append(route)
+
+    agent.route("**/studio/api/feedback", hold_first)
     agent.keyboard.press("r")
     expect(agent.locator("li.suggestion.rejected")).to_have_count(1)
     agent.keyboard.press("2")
     expect(agent.locator("#status")).to_contain_text("已采用")
     expect(agent.locator("#message")).to_be_focused()
+    with agent.expect_response(lambda response: "/studio/api/feedback" in response.url):
+        held_feedback[0].continue_()  # the rejection's answer arrives after the pick's
+    agent.unroute("**/studio/api/feedback")
+    agent.wait_for_timeout(300)  # time for the late answer's handler to run
+    expect(agent.locator("#status")).to_contain_text("已采用")  # a stale confirmation never covers a newer one
 
 
 def test_an_agent_correction_reaches_the_trainers_queue_and_once_accepted_the_index(server, browser):

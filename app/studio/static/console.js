@@ -192,9 +192,17 @@ async function correct(change) {
 }
 
 // -- actions --------------------------------------------------------------------------------------------------------
+let latest = 0;  // bumped by every action and every message: answers arrive out of order, the newest word stays
+
 function note(text, good) {
+  latest += 1;
   statusLine.textContent = text;
   statusLine.className = good ? "good" : "bad";
+}
+
+async function confirmed(stored, text) {
+  const mine = ++latest;
+  if ((await stored) && mine === latest) note(text, true);  // a late "rejected" never covers a newer "picked"
 }
 
 async function copy(text) {
@@ -224,8 +232,8 @@ async function send(item, text, action) {
   say("agent", text);
   clearCards();
   input.focus();
-  const stored = await feedback(action, item.suggestion, action === "edited" ? text : null);
-  if (stored) note(`已${CATALOGUE.action[action]}${copied ? "，已复制到剪贴板" : "（复制失败，请手动复制）"}`, true);
+  const done = `已${CATALOGUE.action[action]}${copied ? "，已复制到剪贴板" : "（复制失败，请手动复制）"}`;
+  await confirmed(feedback(action, item.suggestion, action === "edited" ? text : null), done);
 }
 
 function pick(item) {
@@ -258,13 +266,13 @@ function reject(item) {
   if (!item || !current) return;
   const following = cards()[cards().indexOf(item) + 1];
   item.classList.add("rejected");
-  feedback("rejected", item.suggestion).then((ok) => { if (ok) note("已标记为不合适", true); });
+  confirmed(feedback("rejected", item.suggestion), "已标记为不合适");
   (following || cards()[0] || input).focus();
 }
 
 function none() {
   if (!current || noneFit.disabled) return;
-  feedback("none_fit").then((ok) => { if (ok) note("已记录：都不合适，培训组会补充话术", true); });
+  confirmed(feedback("none_fit"), "已记录：都不合适，培训组会补充话术");
   clearCards();
   input.focus();
 }
