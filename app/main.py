@@ -1,4 +1,4 @@
-"""The FastAPI application: ``uvicorn app.main:app``."""
+"""The FastAPI application: served by ``python -m app`` (``uvicorn app.main:app`` works for one process)."""
 
 from __future__ import annotations
 
