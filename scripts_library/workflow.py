@@ -100,6 +100,15 @@ def now() -> datetime:
     return datetime.now(CHINA_TZ).replace(microsecond=0)
 
 
+def next_stamp(entry: Entry) -> datetime:
+    """Now, but always later than the entry's last change. Stamps are whole seconds (readable in the YAML), and an
+    open editor detects a concurrent save by its stamp: a second save within the same second must change it too."""
+    stamps = [entry.updated_at, entry.proposal.updated_at if entry.proposal else None]
+    last = max((t if t.tzinfo else t.replace(tzinfo=CHINA_TZ) for t in stamps if t), default=None)
+    stamp = now()
+    return stamp if last is None or stamp > last else last + timedelta(seconds=1)
+
+
 def _diff(entry_id: str, before: str, after: str) -> str:
     lines = difflib.unified_diff(
         before.splitlines(keepends=True), after.splitlines(keepends=True), f"{entry_id} (before)", entry_id
@@ -259,7 +268,7 @@ def save(
             _write_proposal(located.node, entry, validated, actor)
         else:
             write_content(located.node, validated)
-            located.node.update(status="draft", author=actor.name, updated_at=now())
+            located.node.update(status="draft", author=actor.name, updated_at=next_stamp(entry))
 
     return _step(root, entry_id, actor, audit, comment, mutate)
 
@@ -269,7 +278,7 @@ def _write_proposal(node: CommentedMap, entry: Entry, content: BaseModel, actor:
     if not isinstance(proposal, CommentedMap):
         proposal = CommentedMap()
         node["proposal"] = proposal
-    proposal.update(status="draft", author=actor.name, updated_at=now(), based_on=entry.version)
+    proposal.update(status="draft", author=actor.name, updated_at=next_stamp(entry), based_on=entry.version)
     proposal.pop("comment", None)
     write_content(proposal, content)
 
@@ -290,7 +299,7 @@ def submit(root: Path, entry_id: str, actor: Actor, audit: AuditSink, comment: s
         blocking = _lint_errors(library, entry.pending())
         if blocking:
             raise EditRefused("fix the lint errors before submitting:\n" + "\n".join(blocking), "lint_errors")
-        _review_node(located.node, entry).update(status="submitted", updated_at=now())
+        _review_node(located.node, entry).update(status="submitted", updated_at=next_stamp(entry))
 
     return _step(root, entry_id, actor, audit, comment, mutate)
 
@@ -306,7 +315,7 @@ def reject(root: Path, entry_id: str, actor: Actor, audit: AuditSink, comment: s
             raise EditRefused(f"{entry_id} is {entry.state}; only submitted versions can be rejected", "wrong_state")
         _require_other_person(actor, entry, "review")
         target = _review_node(located.node, entry)
-        target.update(status="rejected", updated_at=now())
+        target.update(status="rejected", updated_at=next_stamp(entry))
         if entry.proposal is not None:
             target["comment"] = comment.strip()
 
@@ -327,7 +336,7 @@ def approve(root: Path, entry_id: str, actor: Actor, audit: AuditSink, comment: 
         blocking = _lint_errors(library, entry.pending())
         if blocking:
             raise EditRefused("lint errors block approval:\n" + "\n".join(blocking), "lint_errors")
-        node, stamp = located.node, now()
+        node, stamp = located.node, next_stamp(entry)
         if entry.proposal is not None:
             write_content(node, entry.pending().content())
             node.update(author=entry.proposal.author, version=entry.version + 1)
@@ -346,7 +355,7 @@ def retire(root: Path, entry_id: str, actor: Actor, audit: AuditSink, reason: st
         _require_approver(actor, "retiring")
         if entry.status == "retired":
             raise EditRefused(f"{entry_id} is already retired", "wrong_state")
-        located.node.update(status="retired", retired_reason=reason.strip(), updated_at=now())
+        located.node.update(status="retired", retired_reason=reason.strip(), updated_at=next_stamp(entry))
 
     return _step(root, entry_id, actor, audit, reason, mutate)
 
@@ -363,7 +372,7 @@ def unretire(root: Path, entry_id: str, actor: Actor, audit: AuditSink, comment:
         blocking = _lint_errors(library, entry)
         if blocking:
             raise EditRefused("lint errors block putting it back:\n" + "\n".join(blocking), "lint_errors")
-        located.node.update(status="approved", updated_at=now())
+        located.node.update(status="approved", updated_at=next_stamp(entry))
         located.node.pop("retired_reason", None)
 
     return _step(root, entry_id, actor, audit, comment, mutate)

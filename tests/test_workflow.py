@@ -86,6 +86,17 @@ def test_save_refuses_schema_errors_and_stale_editors(library_copy, audit):
     assert audit.records == []
 
 
+def test_two_saves_within_one_second_still_stop_an_editor_that_loaded_between_them(library_copy, audit):
+    """Stamps are whole seconds; each change must still move the stamp an open editor compares against."""
+    first = workflow.save(library_copy, SCRIPT, _content(GOOD), TRAINER, audit)
+    loaded = first.entry.proposal.updated_at.isoformat()  # a second trainer opens the editor now
+    second = workflow.save(library_copy, SCRIPT, _content(GOOD + "请稍候。"), TRAINER, audit, loaded)
+    assert second.entry.proposal.updated_at > first.entry.proposal.updated_at  # even within the same second
+    with pytest.raises(EditRefused, match="changed by someone else"):
+        workflow.save(library_copy, SCRIPT, _content(GOOD + "马上处理。"), Actor("培训组-钱多"), audit, loaded)
+    assert load_library(library_copy).script(SCRIPT).proposal.template == GOOD + "请稍候。"
+
+
 def test_submit_is_blocked_by_lint_errors_and_approval_by_four_eyes(library_copy, audit):
     workflow.save(library_copy, SCRIPT, _content("抱歉，这个不可能更快了，{{ courier }}在路上。"), TRAINER, audit)
     with pytest.raises(EditRefused, match="lint errors"):
