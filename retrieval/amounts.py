@@ -11,9 +11,22 @@ from scripts_library.text import chinese_number
 _DIGITS = r"\d[\d,]*(?:\.\d+)?"
 _CURRENCY_BEFORE = re.compile(rf"[¥￥]\s*({_DIGITS})")
 _CURRENCY_AFTER = re.compile(rf"({_DIGITS})\s*(万|千|k|w)?\s*多?\s*(?:元|块|rmb|圆)", re.IGNORECASE)
-_BOUGHT_FOR = re.compile(rf"(?<![\d.])({_DIGITS})\s*(万|千)?\s*多?\s*(?:买的|的)")  # 3999买的, 899的耳机
-_CHINESE = re.compile(r"([零一二两三四五六七八九十百千万]+)\s*多?\s*(?:元|块|买的|的)")
-_CHINESE_ROUND = re.compile(r"([一二两三四五六七八九十]+[千万])多(?!\s*(?:元|块|买的|的))")  # 四千多啊, 一万多
+_BOUGHT_FOR = re.compile(rf"(?<![\d.])({_DIGITS})\s*(万|千|w|k)?\s*多?\s*(?:买的|的)", re.IGNORECASE)  # 899的, 1.2w的
+_CHINESE = re.compile(r"([零一二两三四五六七八九十百千万]+)\s*(?:多|整|出头)?\s*(?:元|块|买的|的)")  # 五百整的
+_CHINESE_ROUND = re.compile(r"([一二两三四五六七八九十]+[千万])(?:多|出头)(?!\s*(?:元|块|买的|的))")  # 四千多啊
+_NUMERAL = "零一二两三四五六七八九十百千万"
+_CHINESE_PRICE = re.compile(
+    rf"(?<![{_NUMERAL}])([一二两三四五六七八九][千万][一二三四五六七八九])(?![{_NUMERAL}])"
+)  # 五千八
+_ROUGH = re.compile(r"([大小]?)几(千|万)")  # 大几千的单子, 小几千, 几万块
+_ROUGH_VALUE = {
+    ("", "千"): 2_000,
+    ("大", "千"): 5_000,
+    ("小", "千"): 1_000,
+    ("", "万"): 20_000,
+    ("大", "万"): 50_000,
+    ("小", "万"): 10_000,
+}
 _LABEL = r"(?:金额|实付款?|付款|总价|售价|价格|花了|付了)"
 _LABELLED = re.compile(rf"{_LABEL}\s*[:：]?\s*[¥￥]?\s*({_DIGITS})(?![\d万千kKwW])")  # 订单金额:1299.00
 # four or five digits right after a product's name: 电视2699, 洗碗机3999 (not X2000, 2024款, 5000毫安 or 12315)
@@ -27,6 +40,12 @@ def _number(digits: str, unit: str | None) -> float:
     return float(digits.replace(",", "")) * _UNIT.get((unit or "").lower(), 1)
 
 
+def _price(spoken: str) -> float:
+    """五千八 → 5800, 一万二 → 12000: a trailing digit counts in the next unit down."""
+    unit = 1_000 if spoken[1] == "千" else 10_000
+    return float((chinese_number(spoken[0]) or 0) * unit + (chinese_number(spoken[2]) or 0) * unit // 10)
+
+
 def amounts_in(text: str) -> list[float]:
     """Every amount of money the text states, in 元."""
     found = [_number(m.group(1), None) for m in _CURRENCY_BEFORE.finditer(text)]
@@ -35,6 +54,8 @@ def amounts_in(text: str) -> list[float]:
     found += [value for value in bought if value >= SMALLEST_BOUGHT_FOR]
     found += [float(value) for m in _CHINESE.finditer(text) if (value := chinese_number(m.group(1)))]
     found += [float(value) for m in _CHINESE_ROUND.finditer(text) if (value := chinese_number(m.group(1)))]
+    found += [_price(m.group(1)) for m in _CHINESE_PRICE.finditer(text)]
+    found += [float(_ROUGH_VALUE[m.groups()]) for m in _ROUGH.finditer(text)]
     found += [_number(m.group(1), None) for m in _LABELLED.finditer(text)]
     found += [_number(m.group(1), None) for m in _AFTER_NAME.finditer(text)]
     return found

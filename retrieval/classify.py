@@ -264,7 +264,8 @@ def classify(index: ServingIndex, thresholds: ClassifierSettings, embed: Embed, 
         index, intent_result(index, probabilities, thresholds), segment_topics(index, text, thresholds)
     )
     emotion = emotion_result(index, message, vector, thresholds)
-    amount = order_amount([text, *(turn.text for turn in request.history)], request.context)  # agents' turns too
+    # the raw turns: normalising drops pasted order cards (订单金额:1299.00) that state the value; agents' turns too
+    amount = order_amount([request.message, *(turn.text for turn in request.history)], request.context)
     situation = Situation([intent.id, *(i.id for i in secondary)], emotion.id, amount, thresholds.high_value_yuan)
     labels = index.intent_model.labels
     classification = Classification(

@@ -15,11 +15,45 @@ from scripts_library.schema import EscalationFile, EscalationRule
 from scripts_library.text import canonical, compact
 
 _CLAUSE = re.compile(r"[^，,。.！!？?；;\s]+[？?]?")
-_PRE_NEGATORS = ("不会", "不是", "不想", "不打算", "没打算", "不至于", "不用", "并不", "没想", "不要", "不去", "没必要")
-_POST_NEGATORS = ("不搞", "不会", "算了", "就算了", "没必要", "不至于", "不考虑")
+_LATIN_SPACE = re.compile(r"(?<=[a-z]) +(?=[a-z])")  # "bad service" is one clause
+# denials, and someone else's words (朋友说可以打12315) or a threat taken back (说要去12315是我太冲动了)
+_PRE_NEGATORS = (
+    "不会",
+    "不是",
+    "不想",
+    "不打算",
+    "没打算",
+    "不至于",
+    "不用",
+    "并不",
+    "没想",
+    "不要",
+    "不去",
+    "没必要",
+    "朋友说",
+    "别人说",
+    "有人说",
+)
+_POST_NEGATORS = ("不搞", "不会", "算了", "就算了", "没必要", "不至于", "不考虑", "太冲动", "冲动了", "开玩笑")
 _NEGATING_CHARS = frozenset("不没别")
 _QUESTION_ENDINGS = ("吗", "么", "呢")
-_QUESTION_WORDS = ("多久", "如何", "在哪", "哪里", "怎么", "能否", "是否", "可不可以", "能不能", "有没有", "什么时候")
+_QUESTION_WORDS = (
+    "多久",
+    "如何",
+    "在哪",
+    "哪里",
+    "怎么",
+    "能否",
+    "是否",
+    "可不可以",
+    "能不能",
+    "有没有",
+    "什么时候",
+    "区别",
+    "什么流程",
+)
+# a supposition or a second-hand report is no claim: 如果收到的是假的; 朋友说可能是假的; 全额退款的话…
+_HEDGES = ("如果", "万一", "假如", "要是", "的话", "可能是", "朋友说", "听说", "就问问", "问一下")
 _BEFORE_CHARS, _AFTER_CHARS = 6, 7  # how far a negating word reaches: 我又不是要去12315; 12315 我觉得没必要
 
 
@@ -45,11 +79,11 @@ class Clause:
 
 def clauses(message: str) -> list[Clause]:
     found = []
-    for piece in _CLAUSE.findall(canonical(message)):
+    for piece in _CLAUSE.findall(_LATIN_SPACE.sub("", canonical(message))):
         text = compact(piece)
         if text:
             asked = piece.endswith(("?", "？")) or text.endswith(_QUESTION_ENDINGS)
-            found.append(Clause(text, asked or any(word in text for word in _QUESTION_WORDS)))
+            found.append(Clause(text, asked or any(word in text for word in (*_QUESTION_WORDS, *_HEDGES))))
     return found
 
 
@@ -79,17 +113,20 @@ class EscalationPolicy:
     def __init__(self, policy: EscalationFile) -> None:
         self._rules = [(rule, _Matcher(rule.patterns, rule.regex, rule.ignore_within)) for rule in policy.rules]
         self._full_value = {rule.id: _Matcher(rule.full_value_patterns, ()) for rule in policy.rules}
+        self._unless_said = {rule.id: _Matcher(rule.unless_said, ()) for rule in policy.rules}
         self._handoff = _Matcher(policy.handoff_patterns, ())
 
     def handoff_requested(self, message: str) -> bool:
         """The customer asks for a person (转人工): a routing hint for the console, never an escalation."""
-        return any(self._handoff.mentions(c) for c in clauses(message))
+        return self._handoff.said(clauses(message))
 
     def decide(self, message: str, situation: Situation, earlier: Sequence[str] = ()) -> Escalation:
         """``earlier``: the customer's recent turns, read only by rules that also check the topic."""
         own = clauses(message)
         with_earlier = [c for turn in earlier for c in clauses(turn)] + own
         for rule, matcher in self._rules:
+            if self._unless_said[rule.id].said(own):
+                continue
             if self._matches(rule, matcher, with_earlier if rule.require_both else own, situation):
                 return Escalation(True, rule.team, rule.reason, rule.respond_within_minutes, rule.id)
         return NO_ESCALATION
@@ -107,8 +144,8 @@ class EscalationPolicy:
         if not said:
             return False
         if rule.amount == "high":
-            if situation.amount is None:
-                return any(self._full_value[rule.id].mentions(c) for c in said)
+            if situation.amount is None:  # 全额退款 demanded, not asked about (全额退款的话要寄回吗)
+                return any(self._full_value[rule.id].mentions(c) and not c.question for c in said)
             return situation.amount >= situation.high_value_yuan
         return True
 
@@ -121,6 +158,9 @@ class _Matcher:
         self._patterns = tuple(p for p in (compact(p) for p in patterns) if p)
         self._regex = tuple(re.compile(r) for r in regex)
         self._ignore = tuple(w for w in (compact(w) for w in ignore_within) if w)
+
+    def said(self, parts: Sequence[Clause]) -> bool:
+        return any(self.mentions(c) for c in parts)
 
     def mentions(self, clause: Clause) -> bool:
         text = clause.text

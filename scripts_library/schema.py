@@ -273,6 +273,7 @@ class EscalationRule(Strict):
     require_both: bool = False
     claims_only: bool = False  # a calm question about it ("真的假一赔十吗") is not a claim
     unless_emotions: tuple[EmotionId, ...] = ()  # a compliment is not a complaint
+    unless_said: tuple[str, ...] = ()  # the message says it is something else: 还没买 (a question before buying)
     praise_needs_question: bool = False  # a positive message counts only when it also asks for something
     amount: Literal["any", "high"] = "any"  # high: the order's amount reaches the high-value threshold
     full_value_patterns: tuple[str, ...] = ()  # with amount high and no amount known: these still count

@@ -42,7 +42,7 @@ CASES = [
     ("我要退全款", ["return_exchange"], "angry", 3999.0, "售后主管"),
     ("我要退全款", ["return_exchange"], "angry", 20.0, None),
     ("15块的拖鞋 必须给我退", ["return_exchange"], "angry", None, None),
-    ("全额退款的话来回运费谁出", ["return_exchange"], "neutral", None, "售后主管"),
+    ("全额退款的话来回运费谁出", ["return_exchange"], "neutral", None, None),  # asks about a full refund
     ("空调什么时候来安装", ["installation_repair"], "neutral", None, "品牌服务"),
     ("冷氣幾時來裝", ["installation_repair"], "anxious", None, "品牌服务"),
     ("台灯坏了能修吗", ["installation_repair"], "neutral", None, None),
@@ -69,6 +69,38 @@ CASES = [
     # partial refunds disputed, by the order's value
     ("冰箱6999 退货只退了5000 我不同意", ["return_exchange"], "dissatisfied", None, "售后主管"),
     ("29块的袜子只退一半 我不同意", ["return_exchange"], "dissatisfied", None, None),
+    # bulk claims counted per unit, accounts counted with their kind
+    ("一口气拍了30盒面膜 每盒按十倍赔给我", ["counterfeit_claim"], "angry", None, "风控组"),
+    ("用6个手机号领的券 怎么都失效了", ["coupon_points"], "dissatisfied", None, "风控组"),
+    ("下了二十几单 全部按假一赔十算", ["counterfeit_claim"], "angry", None, "风控组"),
+    # media and consumer day; a lawyer who buys, someone else's idea, a threat taken back
+    ("那就315见吧", ["refund_progress"], "angry", None, "客服主管"),
+    ("315有活动吗", ["promotion_rules"], "neutral", None, None),
+    ("我认识电视台的人 让他们来看看", ["quality_issue"], "angry", None, "客服主管"),
+    ("我是律师 想开张专票", ["invoice"], "neutral", None, None),
+    ("听朋友说可以找消协 我还是想先跟你们商量", ["return_exchange"], "neutral", None, None),
+    ("说要打12315是我太冲动了 别介意", ["refund_progress"], "neutral", None, None),
+    # evidence stated as a claim; a supposition is no claim
+    ("防伪码一扫显示查无此码", ["counterfeit_claim"], "angry", None, "品控组"),
+    ("专柜的人说这根本不是她们的货", ["counterfeit_claim"], "dissatisfied", None, "品控组"),
+    ("莆田鞋也好意思卖正品价", ["counterfeit_claim"], "angry", None, "品控组"),
+    ("如果收到的是假货怎么办", ["counterfeit_claim"], "neutral", None, None),
+    # mistreatment complained of, asked or not; praise of the agent and one's own tone are not complaints
+    ("你这什么语气啊", ["other"], "dissatisfied", None, "品控组"),
+    ("消息发了一排都没回", ["logistics_tracking"], "dissatisfied", None, "品控组"),
+    ("能不能别再发自动回复了", ["shipping_urge"], "dissatisfied", None, "品控组"),
+    ("terrible service 等了一小时", ["complaint_service"], "dissatisfied", None, "品控组"),
+    ("客服态度挺好的 就是发货太慢", ["complaint_service"], "dissatisfied", None, None),
+    ("刚才我说话冲了点 抱歉", ["complaint_service"], "neutral", None, None),
+    ("投诉多久有结果？", ["complaint_service"], "neutral", None, None),
+    # values said the way buyers say them; a full refund asked about is no dispute
+    ("一万二的沙发说只能退八折", ["return_exchange"], "dissatisfied", None, "售后主管"),
+    ("冰箱四千五 只愿意退两千", ["return_exchange"], "dissatisfied", None, "售后主管"),
+    ("大几千的东西退款被驳回了", ["refund_progress"], "angry", None, "售后主管"),
+    ("取消的话是全额退款吧", ["order_cancel"], "neutral", None, None),
+    # installation asked about before buying is no installation case
+    ("还没买 空调包安装吗", ["installation_repair"], "neutral", None, None),
+    ("滚筒的运输螺栓要师傅来拆吗", ["installation_repair"], "neutral", None, "品牌服务"),
 ]
 
 
@@ -110,11 +142,13 @@ def test_negation_looks_just_around_the_mention(text, pattern, denied):
 
 
 def test_clauses_know_a_question_from_a_claim():
-    assert [(c.text, c.question) for c in clauses("真的假一赔十吗？ 假一赔十 现在就赔!")] == [
+    assert [(c.text, c.question) for c in clauses("真的假一赔十吗？ 假一赔十 现在就赔! 万一是假的呢")] == [
         ("真的假一赔十吗", True),
         ("假一赔十", False),
         ("现在就赔", False),
+        ("万一是假的呢", True),
     ]
+    assert [c.text for c in clauses("your service is so bad 真的")] == ["yourserviceissobad", "真的"]
 
 
 @pytest.mark.parametrize(
@@ -130,7 +164,15 @@ def test_clauses_know_a_question_from_a_claim():
         ("洗衣机4599 坏了", [4599.0]),
         ("三千多啊", [3000.0]),
         ("2024款 5000毫安 X2000 打12315", []),
+        ("1.2w的沙发", [12000.0]),
+        ("冰箱五千八 退三千", [5800.0]),
+        ("一万出头的空调", [10000.0]),
+        ("五百整的东西", [500.0]),
     ],
 )
 def test_amounts_are_read_from_how_customers_write_them(text, amounts):
     assert amounts_in(text) == amounts
+
+
+def test_a_rough_value_counts_at_its_low_end():
+    assert order_amount(["大几千的单子"], {}) == 5000 and order_amount(["小几千"], {}) == 1000

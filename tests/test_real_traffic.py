@@ -61,3 +61,8 @@ def test_an_order_value_the_agent_stated_counts_for_the_refund_dispute_rule(assi
     history = (Turn("customer", "退款怎么少了"), Turn("agent", "亲，您这单实付1580元，扣除包装费后可退1300元"))
     assert classify(assistant, "我不接受", history).escalation.team == "售后主管"
     assert not classify(assistant, "我不接受", history[:1]).escalation.required
+
+
+def test_an_order_card_pasted_into_the_turn_states_its_value(assistant):
+    message = "订单编号:[订单1] 订单金额:2399.00 商家拒绝退款"  # normalising drops the card; its value still counts
+    assert classify(assistant, message).escalation.team == "售后主管"
