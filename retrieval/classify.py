@@ -191,6 +191,19 @@ def requests(
     return primary, found
 
 
+def praise_is_thanks(index: ServingIndex, intent: IntentResult, emotion: EmotionResult) -> IntentResult:
+    """A pleased turn about the service (客服小姐姐态度真好 必须好评) thanks the shop; it complains of nothing."""
+    if intent.id != "complaint_service" or emotion.id != "positive":
+        return intent
+    alternatives = ((intent.id, intent.confidence), *intent.alternatives)
+    return IntentResult(
+        "greeting_thanks",
+        index.intent_names.get("greeting_thanks", "greeting_thanks"),
+        emotion.confidence,
+        alternatives,
+    )
+
+
 def shift_to_traffic(prediction: Prediction, thresholds: ClassifierSettings) -> Prediction:
     """Correct for label shift: training emotions are balanced, live traffic is mostly neutral."""
     share = thresholds.emotion_traffic_share
@@ -264,6 +277,7 @@ def classify(index: ServingIndex, thresholds: ClassifierSettings, embed: Embed, 
         index, intent_result(index, probabilities, thresholds), segment_topics(index, text, thresholds)
     )
     emotion = emotion_result(index, message, vector, thresholds)
+    intent = praise_is_thanks(index, intent, emotion)
     # the raw turns: normalising drops pasted order cards (订单金额:1299.00) that state the value; agents' turns too
     amount = order_amount([request.message, *(turn.text for turn in request.history)], request.context)
     situation = Situation([intent.id, *(i.id for i in secondary)], emotion.id, amount, thresholds.high_value_yuan)

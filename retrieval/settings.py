@@ -38,7 +38,7 @@ class ClassifierSettings(BaseModel):
     the tuning split only (eval/data/tune; see the README, "Choosing thresholds")."""
 
     other_below: float = Field(0.15, description="below this top-intent confidence the intent is `other`")
-    angry_at: float = Field(0.3, description="emotion is `angry` when its probability reaches this")
+    angry_at: float = Field(0.22, description="emotion is `angry` when its probability reaches this")
     emotion_traffic_share: dict[str, float] = Field(
         default_factory=lambda: {
             "neutral": 0.45,

@@ -30,6 +30,13 @@ def test_the_request_decides_the_intent_not_its_decoration(assistant, message, i
     assert classify(assistant, message).intent.id == intent
 
 
+def test_praise_of_the_service_is_thanks_not_a_complaint(assistant):
+    praised = classify(assistant, "客服小哥哥太耐心了 解释得清清楚楚 给你们点个大大的赞")
+    assert praised.emotion.id == "positive" and praised.intent.id == "greeting_thanks"
+    assert ("complaint_service", praised.intent.alternatives[0][1]) == praised.intent.alternatives[0]
+    assert classify(assistant, "你们客服态度太差了 问三遍都不回").intent.id == "complaint_service"
+
+
 def test_two_requests_in_one_turn_are_both_returned(assistant):
     result = classify(assistant, "快递到哪了 顺便问下能开发票吗")
     assert [i.id for i in result.intents][:2] == ["logistics_tracking", "invoice"]
