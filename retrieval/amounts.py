@@ -27,12 +27,13 @@ _ROUGH_VALUE = {
     ("大", "万"): 50_000,
     ("小", "万"): 10_000,
 }
-_LABEL = r"(?:金额|实付款?|付款|总价|售价|价格|花了|付了)"
+_LABEL = r"(?:金额|实付款?|付款|总价|一共|售价|价格|花了|付了)"
 _LABELLED = re.compile(rf"{_LABEL}\s*[:：]?\s*[¥￥]?\s*({_DIGITS})(?![\d万千kKwW])")  # 订单金额:1299.00
 # four or five digits right after a product's name: 电视2699, 洗碗机3999 (not X2000, 2024款, 5000毫安 or 12315)
 _AFTER_NAME = re.compile(r"(?<=[\u4e00-\u9fff])(?!123[14]5)(\d{4,5})(?![\d.a-zA-Z%]|\s*[a-zA-Z年月日号次个件台款毫])")
 _UNIT = {"万": 10_000, "w": 10_000, "千": 1_000, "k": 1_000}
 CONTEXT_KEYS = ("order_amount", "refund_amount", "amount", "price", "total")
+SMALLEST_SPOKEN = 10  # 一块, 两块 are pieces more often than 元
 SMALLEST_BOUGHT_FOR = 50  # "3的" or "12的" are quantities and sizes far more often than prices
 
 
@@ -52,13 +53,14 @@ def amounts_in(text: str) -> list[float]:
     found += [_number(m.group(1), m.group(2)) for m in _CURRENCY_AFTER.finditer(text)]
     bought = [_number(m.group(1), m.group(2)) for m in _BOUGHT_FOR.finditer(text)]
     found += [value for value in bought if value >= SMALLEST_BOUGHT_FOR]
-    found += [float(value) for m in _CHINESE.finditer(text) if (value := chinese_number(m.group(1)))]
+    spoken = [float(value) for m in _CHINESE.finditer(text) if (value := chinese_number(m.group(1)))]
+    found += [value for value in spoken if value >= SMALLEST_SPOKEN]  # 一块新电池 counts a battery
     found += [float(value) for m in _CHINESE_ROUND.finditer(text) if (value := chinese_number(m.group(1)))]
     found += [_price(m.group(1)) for m in _CHINESE_PRICE.finditer(text)]
     found += [float(_ROUGH_VALUE[m.groups()]) for m in _ROUGH.finditer(text)]
     found += [_number(m.group(1), None) for m in _LABELLED.finditer(text)]
     found += [_number(m.group(1), None) for m in _AFTER_NAME.finditer(text)]
-    return found
+    return list(dict.fromkeys(found))  # one amount read two ways counts once
 
 
 def order_amount(texts: list[str], context: Mapping[str, object]) -> float | None:

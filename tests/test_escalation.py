@@ -101,6 +101,30 @@ CASES = [
     # installation asked about before buying is no installation case
     ("还没买 空调包安装吗", ["installation_repair"], "neutral", None, None),
     ("滚筒的运输螺栓要师傅来拆吗", ["installation_repair"], "neutral", None, "品牌服务"),
+    ("洗碗机安装要自己接水管吗 准备下单了", ["installation_repair"], "neutral", None, None),
+    # more accounts and per-unit claims; a question about claiming per order is none
+    ("帮我开了十几个帐号 每个帐号都要赔", ["coupon_points"], "dissatisfied", None, "风控组"),
+    ("三个号都领了新人券 都要补差价", ["price_protection"], "neutral", None, "风控组"),
+    ("一共拍了60盒 每盒都要求赔偿", ["quality_issue"], "angry", None, "风控组"),
+    ("同一款我已经退了9次了 这次也退", ["return_exchange"], "dissatisfied", None, "风控组"),
+    ("价保要一单一单申请吗 买了3台", ["price_protection"], "neutral", None, None),
+    ("限购是每个账号一件吗", ["promotion_rules"], "neutral", None, None),
+    # the police and self-media as threats; the same words in an address, a feature or a trade
+    ("再拖我就去派出所报案", ["refund_progress"], "angry", None, "客服主管"),
+    ("地址改到派出所对面的驿站", ["order_change"], "neutral", None, None),
+    ("门铃带报警功能吗", ["product_inquiry"], "neutral", None, None),
+    ("我做自媒体的 想谈合作", ["other"], "neutral", None, None),
+    # authenticity judged by a test, a counter or the smell of the real thing; a worry laid to rest
+    ("专卖店鉴定说不是正品", ["counterfeit_claim"], "dissatisfied", None, "品控组"),
+    ("这瓶跟专柜买的正品根本不是这个味", ["counterfeit_claim"], "dissatisfied", None, "品控组"),
+    ("之前担心是翻新机 用着挺好 谢谢", ["counterfeit_claim"], "positive", None, None),
+    ("我没说你们卖假货 就问下生产日期", ["counterfeit_claim"], "neutral", None, None),
+    # left waiting, whatever the topic; a complaint about the courier is not about the shop's service
+    ("晾了我半小时一个字都没回", ["shipping_urge"], "angry", None, "品控组"),
+    ("我要投诉快递员 东西扔门口了", ["logistics_tracking", "complaint_service"], "angry", None, None),
+    # a token refund offered on a costly order; when a full refund arrives is a question
+    ("两千八的手机就给退一百", ["return_exchange"], "angry", None, "售后主管"),
+    ("全额退款一般几天到账", ["refund_progress"], "neutral", None, None),
 ]
 
 
@@ -168,6 +192,8 @@ def test_clauses_know_a_question_from_a_claim():
         ("冰箱五千八 退三千", [5800.0]),
         ("一万出头的空调", [10000.0]),
         ("五百整的东西", [500.0]),
+        ("一共1560 只同意退一半", [1560.0]),
+        ("给您换一块新电池", []),
     ],
 )
 def test_amounts_are_read_from_how_customers_write_them(text, amounts):
