@@ -33,6 +33,10 @@ _PRE_NEGATORS = (
     "没说",
     "别家",
     "朋友说",
+    "老公说",
+    "老婆说",
+    "我妈说",
+    "家里人说",
     "别人说",
     "有人说",
 )
@@ -55,9 +59,11 @@ _QUESTION_WORDS = (
     "什么流程",
     "几天",
     "几号",
+    "的还是",
 )
 # a supposition or a second-hand report is no claim: 如果收到的是假的; 朋友说可能是假的; 全额退款的话…
-_HEDGES = ("如果", "万一", "假如", "要是", "的话", "可能是", "朋友说", "听说", "就问问", "问一下")
+_HEDGES = ("如果", "万一", "假如", "要是", "的话", "可能是", "朋友说", "听说", "就问问", "问一下", "担心", "怕是")
+_PRAISED = ("好", "很好", "挺好", "超好", "真好", "不错", "还行", "还可以", "没得说")  # 客服态度挺好的 ends praising
 _BEFORE_CHARS, _AFTER_CHARS = 6, 7  # how far a negating word reaches: 我又不是要去12315; 12315 我觉得没必要
 
 
@@ -97,6 +103,8 @@ def negated(text: str, start: int, end: int) -> bool:
     if text[:start].endswith(("是不是", "是不", "会不会")):  # 是不是假货: a question, not a denial
         return False
     if before and before[-1] in _NEGATING_CHARS:
+        return True
+    if text[end:].rstrip("的啊呀哈") in _PRAISED:  # the clause ends praising what was mentioned
         return True
     return any(n in before for n in _PRE_NEGATORS) or any(after.startswith(n) or n in after for n in _POST_NEGATORS)
 

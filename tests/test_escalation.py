@@ -125,6 +125,14 @@ CASES = [
     # a token refund offered on a costly order; when a full refund arrives is a question
     ("两千八的手机就给退一百", ["return_exchange"], "angry", None, "售后主管"),
     ("全额退款一般几天到账", ["refund_progress"], "neutral", None, None),
+    # praise of one thing beside a complaint about another; a test that fails; a hang-up
+    ("客服态度挺好的 就是快递太慢", ["complaint_service"], "dissatisfied", None, None),
+    ("你这态度好点行不行", ["complaint_service"], "angry", None, "品控组"),
+    ("酒扫码验证失败 两瓶都是", ["counterfeit_claim"], "neutral", None, "品控组"),
+    ("这个是二手的还是全新的", ["product_inquiry"], "neutral", None, None),
+    ("打售后电话说两句就给我挂了", ["complaint_service"], "angry", None, "品控组"),
+    ("我老婆说要去消协 我觉得没必要", ["return_exchange"], "neutral", None, None),
+    ("全额退款到账了 谢谢", ["refund_progress"], "positive", None, None),
 ]
 
 
