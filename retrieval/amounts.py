@@ -18,6 +18,7 @@ _NUMERAL = "零一二两三四五六七八九十百千万"
 _CHINESE_PRICE = re.compile(
     rf"(?<![{_NUMERAL}])([一二两三四五六七八九][千万][一二三四五六七八九])(?![{_NUMERAL}])"
 )  # 五千八
+_DIGIT_ROUND = re.compile(r"(?<![\d.])(\d+)\s*([千万kw])\s*(\d)?(?:多|出头)?(?![\d.元块])", re.IGNORECASE)  # 2千多
 _ROUGH = re.compile(r"([大小]?)几(千|万)")  # 大几千的单子, 小几千, 几万块
 _ROUGH_VALUE = {
     ("", "千"): 2_000,
@@ -47,6 +48,12 @@ def _price(spoken: str) -> float:
     return float((chinese_number(spoken[0]) or 0) * unit + (chinese_number(spoken[2]) or 0) * unit // 10)
 
 
+def _digit_round(digits: str, unit: str, tail: str | None) -> float:
+    """2千多 → 2000, 1万2 → 12000: digits with a unit, a trailing digit counting in the next unit down."""
+    scale = _UNIT[unit.lower()]
+    return float(int(digits) * scale + int(tail or 0) * scale // 10)
+
+
 def amounts_in(text: str) -> list[float]:
     """Every amount of money the text states, in 元."""
     found = [_number(m.group(1), None) for m in _CURRENCY_BEFORE.finditer(text)]
@@ -58,6 +65,7 @@ def amounts_in(text: str) -> list[float]:
     found += [float(value) for m in _CHINESE_ROUND.finditer(text) if (value := chinese_number(m.group(1)))]
     found += [_price(m.group(1)) for m in _CHINESE_PRICE.finditer(text)]
     found += [float(_ROUGH_VALUE[m.groups()]) for m in _ROUGH.finditer(text)]
+    found += [_digit_round(*m.groups()) for m in _DIGIT_ROUND.finditer(text)]
     found += [_number(m.group(1), None) for m in _LABELLED.finditer(text)]
     found += [_number(m.group(1), None) for m in _AFTER_NAME.finditer(text)]
     return list(dict.fromkeys(found))  # one amount read two ways counts once

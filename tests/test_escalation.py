@@ -133,6 +133,14 @@ CASES = [
     ("打售后电话说两句就给我挂了", ["complaint_service"], "angry", None, "品控组"),
     ("我老婆说要去消协 我觉得没必要", ["return_exchange"], "neutral", None, None),
     ("全额退款到账了 谢谢", ["refund_progress"], "positive", None, None),
+    # habitual refunds, a rights "studio", a serial number activated before, a stock reply, an address by a bureau
+    ("每次都是收到货就申请仅退款 这次也一样", ["refund_progress"], "neutral", None, "风控组"),
+    ("我们是做消费维权的 请按十倍处理", ["counterfeit_claim"], "dissatisfied", None, "风控组"),
+    ("序列号查了是去年就激活过的", ["counterfeit_claim"], "dissatisfied", None, "品控组"),
+    ("每次都是同一句模板回复 能认真看看吗", ["complaint_service"], "dissatisfied", None, "品控组"),
+    ("快递放在监管局附近的驿站了吗", ["logistics_tracking"], "neutral", None, None),
+    ("1万2的钻戒 部分退款是几个意思", ["refund_progress"], "dissatisfied", None, "售后主管"),
+    ("电视到了 很满意 想约个师傅上门挂墙", ["installation_repair"], "positive", None, "品牌服务"),
 ]
 
 
@@ -202,6 +210,9 @@ def test_clauses_know_a_question_from_a_claim():
         ("五百整的东西", [500.0]),
         ("一共1560 只同意退一半", [1560.0]),
         ("给您换一块新电池", []),
+        ("助听器2千多", [2000.0]),
+        ("1万2的钻戒", [12000.0]),
+        ("1.5k", []),
     ],
 )
 def test_amounts_are_read_from_how_customers_write_them(text, amounts):
