@@ -196,7 +196,7 @@ def praise_is_thanks(index: ServingIndex, intent: IntentResult, emotion: Emotion
     if intent.id != "complaint_service" or emotion.id != "positive":
         return intent
     alternatives = ((intent.id, intent.confidence), *intent.alternatives)
-    return IntentResult(
+    return IntentResult(  # as sure as the mood is
         "greeting_thanks",
         index.intent_names.get("greeting_thanks", "greeting_thanks"),
         emotion.confidence,
@@ -278,7 +278,7 @@ def classify(index: ServingIndex, thresholds: ClassifierSettings, embed: Embed, 
     )
     emotion = emotion_result(index, message, vector, thresholds)
     intent = praise_is_thanks(index, intent, emotion)
-    # the raw turns: normalising drops pasted order cards (订单金额:1299.00) that state the value; agents' turns too
+    # the turn as typed (繁→简 only): normalising drops pasted order cards (订单金额:1299.00); agents' turns too
     amount = order_amount([canonical(request.message), *(turn.text for turn in request.history)], request.context)
     situation = Situation([intent.id, *(i.id for i in secondary)], emotion.id, amount, thresholds.high_value_yuan)
     labels = index.intent_model.labels

@@ -43,7 +43,7 @@ _PRE_NEGATORS = (
 _POST_NEGATORS = ("不搞", "不会", "算了", "就算了", "没必要", "不至于", "不考虑", "太冲动", "冲动了", "开玩笑")
 _NEGATING_CHARS = frozenset("不没别")
 _QUESTION_ENDINGS = ("吗", "么", "呢")
-_QUESTION_WORDS = (
+_QUESTION_WORDS = (  # a clause that asks — or requests, as 想约个师傅 does
     "多久",
     "如何",
     "在哪",
