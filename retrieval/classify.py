@@ -8,6 +8,7 @@ balanced training mix to the traffic mix. Escalation = the policy over the messa
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -58,7 +59,10 @@ def history_weight(confidence: float) -> float:
 
 def is_follow_up(index: ServingIndex, text: str) -> bool:
     """A turn that only makes sense with the conversation before it: 是的, 好吧 那算了, an order number or an
-    address given in reply (masks and digits only), bare punctuation."""
+    address given in reply (masks and digits only), bare punctuation (？？？). Not an emoji alone (👌, 👍): that
+    acknowledges, whatever the topic was."""
+    if not compact(text) and any(unicodedata.category(ch) == "So" for ch in text):
+        return False
     parts = [compact(_MASK.sub("", part)) for part in _SEGMENT_BREAK.split(text)]
     return all(not p or p.isdigit() or p in index.follow_ups for p in parts)
 

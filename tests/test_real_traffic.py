@@ -45,13 +45,18 @@ def test_two_requests_in_one_turn_are_both_returned(assistant):
     assert all(s.intent == "invoice" for s in suggested.groups[1].suggestions) and suggested.groups[1].suggestions
 
 
-@pytest.mark.parametrize("follow_up", ["是的", "好吧", "那怎么办", "[订单x]"])
+@pytest.mark.parametrize("follow_up", ["是的", "好吧", "那怎么办", "[订单x]", "？？？"])
 def test_a_follow_up_takes_the_conversations_topic(assistant, follow_up):
     history = (Turn("customer", "我想退货 衣服大了"), Turn("agent", "亲，是要退货对吗？"))
     assert classify(assistant, follow_up, history).intent.id == "return_exchange"
 
 
 CALM_WITH_HOT_WORDS = ["你们家会员怎么升级", "退款流程是怎样的", "客服几点下班", "别家卖得便宜点 能便宜吗"]
+
+
+def test_an_emoji_alone_acknowledges_whatever_the_topic(assistant):
+    history = (Turn("customer", "退款怎么还没到"), Turn("agent", "亲 已经为您加急处理了 还有其他可以帮您的吗"))
+    assert classify(assistant, "👌", history).intent.id == "greeting_thanks"
 
 
 @pytest.mark.parametrize("message", CALM_WITH_HOT_WORDS)
