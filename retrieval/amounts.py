@@ -42,16 +42,18 @@ def _number(digits: str, unit: str | None) -> float:
     return float(digits.replace(",", "")) * _UNIT.get((unit or "").lower(), 1)
 
 
+def _with_tail(head: int, unit: str, tail: int) -> float:
+    """A count of ``unit`` and a trailing digit in the next unit down: 五千八 → 5800, 1万2 → 12000, 2千(多) → 2000."""
+    scale = _UNIT[unit.lower()]
+    return float(head * scale + tail * scale // 10)
+
+
 def _price(spoken: str) -> float:
-    """五千八 → 5800, 一万二 → 12000: a trailing digit counts in the next unit down."""
-    unit = 1_000 if spoken[1] == "千" else 10_000
-    return float((chinese_number(spoken[0]) or 0) * unit + (chinese_number(spoken[2]) or 0) * unit // 10)
+    return _with_tail(chinese_number(spoken[0]) or 0, spoken[1], chinese_number(spoken[2]) or 0)
 
 
 def _digit_round(digits: str, unit: str, tail: str | None) -> float:
-    """2千多 → 2000, 1万2 → 12000: digits with a unit, a trailing digit counting in the next unit down."""
-    scale = _UNIT[unit.lower()]
-    return float(int(digits) * scale + int(tail or 0) * scale // 10)
+    return _with_tail(int(digits), unit, int(tail or 0))
 
 
 def amounts_in(text: str) -> list[float]:
