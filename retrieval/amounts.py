@@ -11,13 +11,17 @@ from scripts_library.text import chinese_number
 _DIGITS = r"\d[\d,]*(?:\.\d+)?"
 _CURRENCY_BEFORE = re.compile(rf"[¥￥]\s*({_DIGITS})")
 _CURRENCY_AFTER = re.compile(rf"({_DIGITS})\s*(万|千|k|w)?\s*多?\s*(?:元|块|rmb|圆)", re.IGNORECASE)
-_BOUGHT_FOR = re.compile(rf"(?<![\d.])({_DIGITS})\s*(万|千|w|k)?\s*多?\s*(?:买的|的)", re.IGNORECASE)  # 899的, 1.2w的
-_CHINESE = re.compile(r"([零一二两三四五六七八九十百千万]+)\s*(?:多|整|出头)?\s*(?:元|块|买的|的)")  # 五百整的
-_CHINESE_ROUND = re.compile(r"([一二两三四五六七八九十]+[千万])(?:多|出头)(?!\s*(?:元|块|买的|的))")  # 四千多啊
+_BOUGHT_FOR = re.compile(  # 899的, 1.2w的, 2999那个单
+    rf"(?<![\d.])({_DIGITS})\s*(万|千|w|k)?\s*多?\s*(?:买的|的|那个?单)", re.IGNORECASE
+)
+_CHINESE = re.compile(r"([零一二两三四五六七八九十百千万]+)\s*(?:多|整|出头|左右)?\s*(?:元|块|买的|的)")  # 五百整的
+_CHINESE_ROUND = re.compile(  # 四千多啊, 两千左右, 小三千 (nearly three thousand)
+    r"小?([一二两三四五六七八九十]+[千万])(?:多|出头|左右|(?<=小[一二两三四五六七八九十][千万]))(?!\s*(?:元|块|买的|的))"
+)
 _NUMERAL = "零一二两三四五六七八九十百千万"
 _CHINESE_PRICE = re.compile(
-    rf"(?<![{_NUMERAL}])([一二两三四五六七八九][千万][一二三四五六七八九])(?![{_NUMERAL}])"
-)  # 五千八
+    rf"(?<![{_NUMERAL}])([一二两三四五六七八九][百千万][一二三四五六七八九])(?![{_NUMERAL}])"
+)  # 五千八, 八百六
 _DIGIT_ROUND = re.compile(r"(?<![\d.])(\d+)\s*([千万kw])\s*(\d)?(?:多|出头)?(?![\d.元块])", re.IGNORECASE)  # 2千多
 _ROUGH = re.compile(r"([大小]?)几(千|万)")  # 大几千的单子, 小几千, 几万块
 _ROUGH_VALUE = {
@@ -32,7 +36,7 @@ _LABEL = r"(?:金额|实付款?|付款|总价|一共|售价|价格|花了|付了
 _LABELLED = re.compile(rf"{_LABEL}\s*[:：]?\s*[¥￥]?\s*({_DIGITS})(?![\d万千kKwW])")  # 订单金额:1299.00
 # four or five digits right after a product's name: 电视2699, 洗碗机3999 (not X2000, 2024款, 5000毫安 or 12315)
 _AFTER_NAME = re.compile(r"(?<=[\u4e00-\u9fff])(?!123[14]5)(\d{4,5})(?![\d.a-zA-Z%]|\s*[a-zA-Z年月日号次个件台款毫])")
-_UNIT = {"万": 10_000, "w": 10_000, "千": 1_000, "k": 1_000}
+_UNIT = {"万": 10_000, "w": 10_000, "千": 1_000, "k": 1_000, "百": 100}
 CONTEXT_KEYS = ("order_amount", "refund_amount", "amount", "price", "total")
 SMALLEST_SPOKEN = 10  # 一块, 两块 are pieces more often than 元
 SMALLEST_BOUGHT_FOR = 50  # "3的" or "12的" are quantities and sizes far more often than prices

@@ -57,6 +57,10 @@ _QUESTION_WORDS = (  # a clause that asks — or requests, as 想约个师傅 do
     "什么时候",
     "区别",
     "什么流程",
+    "约下",
+    "帮约",
+    "约一下",
+    "派人",
     "几天",
     "几号",
     "的还是",
@@ -65,7 +69,9 @@ _QUESTION_WORDS = (  # a clause that asks — or requests, as 想约个师傅 do
     "约个",
 )
 # a supposition or a second-hand report is no claim: 如果收到的是假的; 朋友说可能是假的; 全额退款的话…
-_HEDGES = ("如果", "万一", "假如", "要是", "的话", "可能是", "朋友说", "听说", "就问问", "问一下", "担心", "怕是")
+_HEDGES = ("如果", "万一", "假如", "要是", "的话", "可能是", "朋友说", "听说", "问一下", "担心", "怕是")
+# said anywhere, these make the whole turn a question: 假一赔十怎么申请 我就问问
+_TURN_HEDGES = ("就问问", "就是问问", "只是问问", "随便问问", "问问而已", "没别的意思")
 _PRAISED = ("好", "很好", "挺好", "超好", "真好", "不错", "还行", "还可以", "没得说")  # 客服态度挺好的 ends praising
 _BEFORE_CHARS, _AFTER_CHARS = 6, 7  # how far a negating word reaches: 我又不是要去12315; 12315 我觉得没必要
 
@@ -97,7 +103,14 @@ def clauses(message: str) -> list[Clause]:
         if text:
             asked = piece.endswith(("?", "？")) or text.endswith(_QUESTION_ENDINGS)
             found.append(Clause(text, asked or any(word in text for word in (*_QUESTION_WORDS, *_HEDGES))))
+    if any(hedge in c.text for c in found for hedge in _TURN_HEDGES):
+        return [Clause(c.text, True) for c in found]
     return found
+
+
+def asks_yes_or_no(clause: Clause) -> bool:
+    """能全额退吗, 全额退款的话要寄回吗: a question about what is possible, not a demand."""
+    return clause.text.endswith(("吗", "么")) or any(hedge in clause.text for hedge in _HEDGES)
 
 
 def negated(text: str, start: int, end: int) -> bool:
@@ -127,6 +140,10 @@ class EscalationPolicy:
 
     def __init__(self, policy: EscalationFile) -> None:
         self._rules = [(rule, _Matcher(rule.patterns, rule.regex, rule.ignore_within)) for rule in policy.rules]
+        self._together = {
+            rule.id: tuple(tuple(_Matcher((), (e,), rule.ignore_within) for e in group) for group in rule.together)
+            for rule in policy.rules
+        }
         self._full_value = {rule.id: _Matcher(rule.full_value_patterns, ()) for rule in policy.rules}
         self._unless_said = {rule.id: _Matcher(rule.unless_said, ()) for rule in policy.rules}
         self._handoff = _Matcher(policy.handoff_patterns, ())
@@ -153,16 +170,28 @@ class EscalationPolicy:
             return False
         if rule.require_both and not any(i in rule.intents for i in situation.intents):
             return False
-        said = [c for c in parts if matcher.mentions(c)]
-        if rule.claims_only and situation.emotion != "angry":  # a hostile question is a claim all the same
-            said = [c for c in said if not c.question]
+        said = [c for c in parts if matcher.mentions(c)] + self._found_together(rule, parts)
+        full_value = self._full_value[rule.id]
+        if situation.emotion != "angry":  # a hostile question is a claim all the same
+            if rule.claims_only:
+                said = [c for c in said if not c.question]
+            said = [c for c in said if not (asks_yes_or_no(c) and full_value.mentions(c))]  # 能全额退吗 asks
         if not said:
             return False
         if rule.amount == "high":
             if situation.amount is None:  # 全额退款 demanded, not asked about (全额退款的话要寄回吗)
-                return any(self._full_value[rule.id].mentions(c) and not c.question for c in said)
+                return any(full_value.mentions(c) and not c.question for c in said)
             return situation.amount >= situation.high_value_yuan
         return True
+
+    def _found_together(self, rule: EscalationRule, parts: list[Clause]) -> list[Clause]:
+        """The clauses holding a ``together`` group's expressions, when every one of them is found."""
+        found: list[Clause] = []
+        for group in self._together[rule.id]:
+            holders = [[c for c in parts if m.mentions(c)] for m in group]
+            if all(holders):
+                found += [c for clauses_of in holders for c in clauses_of if c not in found]
+        return found
 
 
 class _Matcher:

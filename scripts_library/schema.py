@@ -197,8 +197,8 @@ class RewriteEntry(Strict):
 
     @model_validator(mode="after")
     def _latin_is_latin(self) -> RewriteEntry:
-        if self.latin and not re.fullmatch(r"[A-Za-z]+", self.text):
-            raise ValueError(f"latin: true needs a Latin token, not {self.text!r}")
+        if self.latin and not re.fullmatch(r"[A-Za-z]+( [A-Za-z]+)*", self.text):
+            raise ValueError(f"latin: true needs Latin words (full refund), not {self.text!r}")
         return self
 
 
@@ -268,6 +268,8 @@ class EscalationRule(Strict):
     respond_within_minutes: int = Field(gt=0)
     patterns: tuple[str, ...] = ()
     regex: tuple[str, ...] = ()
+    # groups of regexes that count only together, each found somewhere in the message (20罐 … 按食品安全法十倍)
+    together: tuple[tuple[str, ...], ...] = ()
     ignore_within: tuple[str, ...] = ()  # longer words a mention may sit in without counting (律师事务所, 报警器)
     intents: tuple[str, ...] = ()  # with ``require_both``: the topic must be one of these too
     require_both: bool = False
@@ -280,11 +282,13 @@ class EscalationRule(Strict):
 
     @model_validator(mode="after")
     def _has_condition(self) -> EscalationRule:
-        if not (self.patterns or self.regex):
-            raise ValueError("an escalation rule needs patterns or regex: a topic alone never escalates")
+        if not (self.patterns or self.regex or self.together):
+            raise ValueError("an escalation rule needs patterns, regex or together: a topic alone never escalates")
+        if any(len(group) < 2 for group in self.together):
+            raise ValueError("each `together` group needs two or more regexes; a single one belongs in `regex`")
         if self.require_both and not self.intents:
             raise ValueError("require_both needs intents")
-        for expression in self.regex:
+        for expression in (*self.regex, *(e for group in self.together for e in group)):
             try:
                 re.compile(expression)
             except re.error as exc:

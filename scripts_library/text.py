@@ -166,6 +166,19 @@ class Rewriter:
 NO_REWRITES = Rewriter(())
 
 
+SPELLED_OUT_MIN_TOKENS = 4
+
+
+def join_spelled_out(text: str) -> str:
+    """A turn typed one character at a time ("8 9 9 的 吹 风 机 不 给 退") read as the words it spells; other
+    spaces, which separate a turn's clauses, stay."""
+    tokens = text.split()
+    single = sum(len(t) == 1 and (t.isdigit() or "\u4e00" <= t <= "\u9fff") for t in tokens)
+    if len(tokens) >= SPELLED_OUT_MIN_TOKENS and single >= 0.8 * len(tokens):
+        return "".join(tokens)
+    return text
+
+
 def normalize(raw: str, rewrite: Rewriter = NO_REWRITES) -> NormalizedMessage:
     """Canonicalise one customer turn; strip boilerplate and PII; spell out shorthand; keep punctuation signals."""
     text = canonical(raw)
@@ -174,7 +187,7 @@ def normalize(raw: str, rewrite: Rewriter = NO_REWRITES) -> NormalizedMessage:
     text = _BOILERPLATE.sub(" ", text)
     text = _SYSTEM_TOKEN.sub(" ", text)
     text = _LOG_MASK.sub(lambda m: f"[{m.group(1)}]", text)
-    text = rewrite(redact(text))
+    text = rewrite(redact(join_spelled_out(text)))
     exclamations = text.count("!")
     questions = text.count("?")
     text = _EXCLAIM_RUN.sub("!!", text)

@@ -7,6 +7,7 @@ import pytest
 from retrieval.amounts import amounts_in, order_amount
 from retrieval.escalation import EscalationPolicy, Situation, clauses, negated
 from scripts_library.loader import load_library
+from scripts_library.text import normalize
 from tests.conftest import LIBRARY
 
 
@@ -141,6 +142,39 @@ CASES = [
     ("快递放在监管局附近的驿站了吗", ["logistics_tracking"], "neutral", None, None),
     ("1万2的钻戒 部分退款是几个意思", ["refund_progress"], "dissatisfied", None, "售后主管"),
     ("电视到了 很满意 想约个师傅上门挂墙", ["installation_repair"], "positive", None, "品牌服务"),
+    # a bulk quantity and a statutory multiple, said in different clauses; a dozen units alone or a multiple alone
+    ("这批辣条我拍了40包 标签不合格 按食品安全法每包十倍", ["quality_issue"], "neutral", None, "风控组"),
+    ("一共36瓶 到时候统一按广告法处理", ["quality_issue"], "neutral", None, "风控组"),
+    ("想买20包 能便宜点吗", ["promotion_rules"], "neutral", None, None),
+    ("等了12个小时 广告法规定的吗", ["shipping_urge"], "neutral", None, None),
+    # a disclaimer that the threat is not aimed at the shop; the rest of a partial refund; an agent's brush-off
+    ("起诉流程你们懂吗 跟你们没关系 是房东的事", ["other"], "neutral", None, None),
+    ("订单1299 退了我800 剩下的钱呢", ["return_exchange"], "dissatisfied", None, "售后主管"),
+    ("29的东西 退了我20 剩下的呢", ["return_exchange"], "dissatisfied", None, None),
+    ("一句套话就想打发叫花子", ["complaint_service"], "angry", None, "品控组"),
+    ("全额退款 please 那个包两千多", ["return_exchange"], "angry", None, "售后主管"),
+    ("假一赔十啥流程 就是问问", ["counterfeit_claim"], "neutral", None, None),
+    # bulk claims with 假一赔十, addresses by the dozen; a consumer-protection platform; an appliance's alarm
+    ("奶粉一共买了三十罐 假一赔十 你们算吧", ["counterfeit_claim"], "dissatisfied", None, "风控组"),
+    ("十几个收货地址轮流下单 都是首单价", ["promotion_rules"], "neutral", None, "风控组"),
+    ("投诉到底 已经在消费保提交了", ["complaint_service"], "angry", None, "客服主管"),
+    ("冰箱一直嘀嘀报警 能派人来修吗", ["installation_repair"], "anxious", None, "品牌服务"),
+    ("我要报警 哦不对 发错窗口了", ["other"], "neutral", None, None),
+    # evidence that a code or an appraisal failed; a suspicion withdrawn
+    ("扫码提示此码不存在", ["counterfeit_claim"], "dissatisfied", None, "品控组"),
+    ("专柜鉴定没通过", ["counterfeit_claim"], "dissatisfied", None, "品控组"),
+    ("之前以为是假的 去专柜验过是真的 错怪你们了", ["counterfeit_claim"], "neutral", None, None),
+    # how the shop treats the customer
+    ("你们店就这么招待顾客？爱买不买？", ["complaint_service"], "angry", None, "品控组"),
+    ("拿一句套话就想打发我", ["complaint_service"], "angry", None, "品控组"),
+    # a token compensation on a costly order; a full refund asked about, or refused
+    ("八百多的鞋 只给补发一双鞋垫", ["quality_issue"], "dissatisfied", None, "售后主管"),
+    ("两千多的床垫 能全额退吗", ["return_exchange"], "neutral", None, None),
+    ("两千多的床垫 凭什么不给全额退", ["return_exchange"], "dissatisfied", None, "售后主管"),
+    # an air conditioner by its horsepower; an accessory; an installation planned for later
+    ("1.5匹那台到了 约下师傅", ["installation_repair"], "neutral", None, "品牌服务"),
+    ("空调遥控器坏了 能单独买吗", ["installation_repair"], "neutral", None, None),
+    ("空调到了再联系你们装", ["installation_repair"], "neutral", None, None),
 ]
 
 
@@ -213,6 +247,10 @@ def test_clauses_know_a_question_from_a_claim():
         ("助听器2千多", [2000.0]),
         ("1万2的钻戒", [12000.0]),
         ("1.5k", []),
+        ("小三千的相机", [3000.0]),
+        ("金额八百六", [860.0]),
+        ("两千左右的手机", [2000.0]),
+        ("2999那个单", [2999.0]),
     ],
 )
 def test_amounts_are_read_from_how_customers_write_them(text, amounts):
@@ -221,3 +259,12 @@ def test_amounts_are_read_from_how_customers_write_them(text, amounts):
 
 def test_a_rough_value_counts_at_its_low_end():
     assert order_amount(["大几千的单子"], {}) == 5000 and order_amount(["小几千"], {}) == 1000
+
+
+@pytest.mark.parametrize(
+    ("typed", "team"),
+    [("找侓师了 等着吧", "客服主管"), ("1 2 3 1 5 见", "客服主管"), ("jia huo ba zhe shi", "品控组")],
+)
+def test_typos_pinyin_and_spelled_out_turns_reach_the_policy_spelled_out(policy, typed, team):
+    text = normalize(typed, load_library(LIBRARY).rewrite).text
+    assert policy.decide(text, Situation(["counterfeit_claim"], "angry")).team == team

@@ -57,6 +57,16 @@ def test_invalid_yaml_reports_its_line(library_copy):
     assert "faq/zz_broken.yaml:" in str(caught.value) and "not valid YAML" in str(caught.value)
 
 
+def test_a_together_group_of_one_expression_is_refused_with_its_line(library_copy):
+    path = library_copy / "escalation.yaml"
+    text = path.read_text("utf-8")
+    path.write_text(text.replace("together: [['", "together: [['十倍'], ['", 1), "utf-8")
+    with pytest.raises(LibraryError) as caught:
+        load_library(library_copy)
+    line = next(n for n, row in enumerate(path.read_text("utf-8").splitlines(), 1) if "id: fraud_or_abuse" in row)
+    assert f"escalation.yaml:{line}" in str(caught.value) and "two or more regexes" in str(caught.value)
+
+
 def test_edits_keep_comments_and_other_entries(library_copy):
     path = library_copy / "scripts" / "logistics_tracking.yaml"
     path.write_text("# trainers' note stays\n" + path.read_text("utf-8"), "utf-8")

@@ -1,4 +1,4 @@
-from scripts_library.text import canonical, compact, normalize, redact
+from scripts_library.text import Rewrite, Rewriter, canonical, compact, normalize, redact
 
 
 def test_full_width_traditional_and_case_are_folded():
@@ -36,3 +36,16 @@ def test_order_card_boilerplate_is_stripped_and_ids_extracted():
 
 def test_log_masks_become_plain_placeholders():
     assert normalize("订单[订单3]到哪了 [商品快照]").text == "订单[订单]到哪了"
+
+
+def test_shorthand_is_spelled_out_only_as_whole_latin_words():
+    rewrite = Rewriter([Rewrite("tk", "退款", latin=True), Rewrite("full refund", "全额退款", latin=True)])
+    assert normalize("Full refund please", rewrite).text == "全额退款 please"
+    assert normalize("tk了吗 stock", rewrite).text == "退款了吗 stock"
+    assert normalize("fullrefund", rewrite).text == "fullrefund"
+
+
+def test_a_turn_spelled_out_one_character_at_a_time_is_read_as_words():
+    assert normalize("8 9 9 的 吹 风 机 不 给 退 ？").text == "899的吹风机不给退?"
+    assert normalize("1 2 3 1 5 见").text == "12315见"
+    assert normalize("到哪了 顺便 开 发票").text == "到哪了 顺便 开 发票"
