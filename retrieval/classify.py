@@ -31,6 +31,7 @@ SHORT_TURN_CHARS = 4  # a third of real turns are this short; with a topic of th
 SHORT_TURN_WEIGHT = 0.7
 MIN_SEGMENT_CHARS = 2
 MIN_TOPIC_CHARS = 4  # what is left of a threat-only message is no topic
+PRE_SALE_LOOKALIKES = ("installation_repair", "counterfeit_claim")  # asked before buying: product_inquiry
 
 Embed = Callable[[str], np.ndarray]
 
@@ -195,17 +196,25 @@ def requests(
     return primary, found
 
 
+def relabelled(index: ServingIndex, intent: IntentResult, label: str, confidence: float) -> IntentResult:
+    """``intent`` read as ``label``; the model's own reading stays listed as the first alternative."""
+    alternatives = ((intent.id, intent.confidence), *intent.alternatives)
+    return IntentResult(label, index.intent_names.get(label, label), confidence, alternatives)
+
+
 def praise_is_thanks(index: ServingIndex, intent: IntentResult, emotion: EmotionResult) -> IntentResult:
     """A pleased turn about the service (客服小姐姐态度真好 必须好评) thanks the shop; it complains of nothing."""
     if intent.id != "complaint_service" or emotion.id != "positive":
         return intent
-    alternatives = ((intent.id, intent.confidence), *intent.alternatives)
-    return IntentResult(  # as sure as the mood is
-        "greeting_thanks",
-        index.intent_names.get("greeting_thanks", "greeting_thanks"),
-        emotion.confidence,
-        alternatives,
-    )
+    return relabelled(index, intent, "greeting_thanks", emotion.confidence)  # as sure as the mood is
+
+
+def before_buying_is_inquiry(index: ServingIndex, intent: IntentResult, text: str) -> IntentResult:
+    """Installation or authenticity asked before buying (还没买 空调包安装吗) is a pre-sale question about the
+    product, not an after-sale case."""
+    if intent.id not in PRE_SALE_LOOKALIKES or not index.said_before_buying(text):
+        return intent
+    return relabelled(index, intent, "product_inquiry", intent.confidence)
 
 
 def shift_to_traffic(prediction: Prediction, thresholds: ClassifierSettings) -> Prediction:
@@ -281,7 +290,7 @@ def classify(index: ServingIndex, thresholds: ClassifierSettings, embed: Embed, 
         index, intent_result(index, probabilities, thresholds), segment_topics(index, text, thresholds)
     )
     emotion = emotion_result(index, message, vector, thresholds)
-    intent = praise_is_thanks(index, intent, emotion)
+    intent = before_buying_is_inquiry(index, praise_is_thanks(index, intent, emotion), text)
     # the turn as typed (繁→简 only): normalising drops pasted order cards (订单金额:1299.00); agents' turns too
     amount = order_amount([canonical(request.message), *(turn.text for turn in request.history)], request.context)
     situation = Situation([intent.id, *(i.id for i in secondary)], emotion.id, amount, thresholds.high_value_yuan)

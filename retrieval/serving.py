@@ -113,6 +113,7 @@ class ServingIndex:
         normalization = NormalizationFile.model_validate(entries.get("normalization", {"schema_version": 1}))
         self.rewrite = rewriter(normalization)
         self.follow_ups = frozenset(compact(f) for f in normalization.follow_ups)
+        self._before_buying = tuple(compact(p) for p in normalization.before_buying)
         neutral = sorted((canonical(p) for p in normalization.topic_neutral), key=len, reverse=True)
         self._topic_neutral = re.compile("|".join(map(re.escape, neutral)) or "(?!)")
         scripts = [Script.model_validate(s) for s in entries["scripts"]]
@@ -158,6 +159,11 @@ class ServingIndex:
         rows = np.argpartition(-products, depth - 1)[:depth]
         rows = rows[np.argsort(-products[rows], kind="stable")]
         return products[rows], rows
+
+    def said_before_buying(self, text: str) -> bool:
+        """The customer says they have not bought yet (还没买, 准备下单): normalization.yaml ``before_buying``."""
+        said = compact(text)
+        return any(phrase in said for phrase in self._before_buying)
 
     def without_topic_neutral(self, text: str) -> str:
         """``text`` without threats that say nothing about the topic (normalization.yaml ``topic_neutral``)."""

@@ -209,6 +209,7 @@ class NormalizationFile(Strict):
     rewrites: tuple[RewriteEntry, ...] = ()
     follow_ups: tuple[str, ...] = ()
     topic_neutral: tuple[str, ...] = ()  # threats that say nothing about the topic: the intent is read without them
+    before_buying: tuple[str, ...] = ()  # not bought yet: installation or authenticity asked now is a pre-sale question
 
 
 class IntentFile(Strict):

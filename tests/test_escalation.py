@@ -99,10 +99,10 @@ CASES = [
     ("冰箱四千五 只愿意退两千", ["return_exchange"], "dissatisfied", None, "售后主管"),
     ("大几千的东西退款被驳回了", ["refund_progress"], "angry", None, "售后主管"),
     ("取消的话是全额退款吧", ["order_cancel"], "neutral", None, None),
-    # installation asked about before buying is no installation case
-    ("还没买 空调包安装吗", ["installation_repair"], "neutral", None, None),
+    # installation asked about before buying is a product inquiry (retrieval.classify), so no installation case
+    ("还没买 空调包安装吗", ["product_inquiry"], "neutral", None, None),
     ("滚筒的运输螺栓要师傅来拆吗", ["installation_repair"], "neutral", None, "品牌服务"),
-    ("洗碗机安装要自己接水管吗 准备下单了", ["installation_repair"], "neutral", None, None),
+    ("洗碗机安装要自己接水管吗 准备下单了", ["product_inquiry"], "neutral", None, None),
     # more accounts and per-unit claims; a question about claiming per order is none
     ("帮我开了十几个帐号 每个帐号都要赔", ["coupon_points"], "dissatisfied", None, "风控组"),
     ("三个号都领了新人券 都要补差价", ["price_protection"], "neutral", None, "风控组"),

@@ -37,6 +37,14 @@ def test_praise_of_the_service_is_thanks_not_a_complaint(assistant):
     assert classify(assistant, "你们客服态度太差了 问三遍都不回").intent.id == "complaint_service"
 
 
+def test_installation_asked_before_buying_is_a_product_question_with_no_escalation(assistant):
+    before = classify(assistant, "还没下单 想先问问热水器装的时候要自己买管子吗")
+    assert before.intent.id == "product_inquiry" and not before.escalation.required
+    assert before.intent.alternatives[0][0] == "installation_repair"
+    after = classify(assistant, "热水器到了 约个师傅上门装")
+    assert after.intent.id == "installation_repair" and after.escalation.team == "品牌服务"
+
+
 def test_two_requests_in_one_turn_are_both_returned(assistant):
     result = classify(assistant, "快递到哪了 顺便问下能开发票吗")
     assert [i.id for i in result.intents][:2] == ["logistics_tracking", "invoice"]
