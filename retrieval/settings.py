@@ -38,11 +38,11 @@ class ClassifierSettings(BaseModel):
     the tuning split only (eval/data/tune; see the README, "Choosing thresholds")."""
 
     other_below: float = Field(0.15, description="below this top-intent confidence the intent is `other`")
-    angry_at: float = Field(0.22, description="emotion is `angry` when its probability reaches this")
+    angry_at: float = Field(0.3, description="emotion is `angry` when its probability reaches this")
     emotion_traffic_share: dict[str, float] = Field(
         default_factory=lambda: {
             "neutral": 0.45,
-            "angry": 0.07,
+            "angry": 0.10,
             "anxious": 0.15,
             "dissatisfied": 0.15,
             "positive": 0.11,
@@ -56,7 +56,7 @@ class ClassifierSettings(BaseModel):
         0.3, ge=0, le=1, description="exponent of the entry classifier's per-intent opinion in the intent (0 = off)"
     )
     segment_min: float = Field(
-        0.6, ge=0, le=1, description="a clause's own topic counts as a further request from this confidence"
+        0.7, ge=0, le=1, description="a clause's own topic counts as a further request from this confidence"
     )
     high_value_yuan: float = Field(
         500.0, gt=0, description="an order worth this much (元) makes a refund dispute high-value (escalation.yaml)"
