@@ -20,7 +20,7 @@ from retrieval.escalation import Situation
 from retrieval.serving import ServingIndex
 from retrieval.settings import ClassifierSettings
 from retrieval.types import Classification, EmotionResult, IntentResult, MessageInput, Turn
-from scripts_library.text import NormalizedMessage, canonical, compact, normalize
+from scripts_library.text import NormalizedMessage, canonical, compact, join_spelled_out, normalize
 
 _MASK = re.compile(r"\[[^\]]{1,8}\]")
 _SEGMENT_BREAK = re.compile(r"[，,。！!？?；;\s]+|顺便问下|顺便问一下|顺便|另外|还有就是|还有|对了")
@@ -291,8 +291,10 @@ def classify(index: ServingIndex, thresholds: ClassifierSettings, embed: Embed, 
     )
     emotion = emotion_result(index, message, vector, thresholds)
     intent = before_buying_is_inquiry(index, praise_is_thanks(index, intent, emotion), text)
-    # the turn as typed (繁→简 only): normalising drops pasted order cards (订单金额:1299.00); agents' turns too
-    amount = order_amount([canonical(request.message), *(turn.text for turn in request.history)], request.context)
+    # the turn as typed (繁→简, spelled-out characters joined): normalising drops pasted order cards
+    # (订单金额:1299.00); agents' turns too
+    typed = join_spelled_out(canonical(request.message))
+    amount = order_amount([typed, *(turn.text for turn in request.history)], request.context)
     situation = Situation([intent.id, *(i.id for i in secondary)], emotion.id, amount, thresholds.high_value_yuan)
     labels = index.intent_model.labels
     classification = Classification(

@@ -90,10 +90,12 @@ NO_ESCALATION = Escalation(required=False)
 
 @dataclass(frozen=True)
 class Clause:
-    """One clause of a message, compacted, and whether the customer asked it as a question."""
+    """One clause of a message, compacted; whether the customer asked it as a question, and whether it only
+    supposes or asks in passing (如果…, 我就问问): no claim, however heated the turn."""
 
     text: str
     question: bool
+    hedged: bool = False
 
 
 def clauses(message: str) -> list[Clause]:
@@ -102,15 +104,16 @@ def clauses(message: str) -> list[Clause]:
         text = compact(piece)
         if text:
             asked = piece.endswith(("?", "？")) or text.endswith(_QUESTION_ENDINGS)
-            found.append(Clause(text, asked or any(word in text for word in (*_QUESTION_WORDS, *_HEDGES))))
+            hedged = any(hedge in text for hedge in _HEDGES)
+            found.append(Clause(text, asked or hedged or any(word in text for word in _QUESTION_WORDS), hedged))
     if any(hedge in c.text for c in found for hedge in _TURN_HEDGES):
-        return [Clause(c.text, True) for c in found]
+        return [Clause(c.text, True, True) for c in found]
     return found
 
 
 def asks_yes_or_no(clause: Clause) -> bool:
     """能全额退吗, 全额退款的话要寄回吗: a question about what is possible, not a demand."""
-    return clause.text.endswith(("吗", "么")) or any(hedge in clause.text for hedge in _HEDGES)
+    return clause.text.endswith(("吗", "么")) or clause.hedged
 
 
 def negated(text: str, start: int, end: int) -> bool:
@@ -172,10 +175,10 @@ class EscalationPolicy:
             return False
         said = [c for c in parts if matcher.mentions(c)] + self._found_together(rule, parts)
         full_value = self._full_value[rule.id]
-        if situation.emotion != "angry":  # a hostile question is a claim all the same
-            if rule.claims_only:
-                said = [c for c in said if not c.question]
-            said = [c for c in said if not (asks_yes_or_no(c) and full_value.mentions(c))]  # 能全额退吗 asks
+        if rule.claims_only:  # a hostile question is a claim all the same; a supposition never is
+            said = [c for c in said if not c.hedged and (situation.emotion == "angry" or not c.question)]
+        if situation.emotion != "angry":  # 能全额退吗 asks
+            said = [c for c in said if not (asks_yes_or_no(c) and full_value.mentions(c))]
         if not said:
             return False
         if rule.amount == "high":

@@ -175,6 +175,12 @@ CASES = [
     ("1.5匹那台到了 约下师傅", ["installation_repair"], "neutral", None, "品牌服务"),
     ("空调遥控器坏了 能单独买吗", ["installation_repair"], "neutral", None, None),
     ("空调到了再联系你们装", ["installation_repair"], "neutral", None, None),
+    # mistreatment described with a thumbs-up is sarcasm; a supposition is no claim even when heated
+    ("消息一条都不回 真棒👍👍", ["complaint_service"], "positive", None, "品控组"),
+    ("万一收到的是高仿 你们怎么赔！", ["counterfeit_claim"], "angry", None, None),
+    ("假一赔十怎么申请 我就问问 别激动", ["counterfeit_claim"], "angry", None, None),
+    # a token refund agreed on a costly order
+    ("七千多的瓷砖 就同意退200", ["quality_issue"], "dissatisfied", None, "售后主管"),
 ]
 
 
@@ -251,6 +257,8 @@ def test_clauses_know_a_question_from_a_claim():
         ("金额八百六", [860.0]),
         ("两千左右的手机", [2000.0]),
         ("2999那个单", [2999.0]),
+        ("烤箱599 退了一半", [599.0]),
+        ("身高170 尺码250 住302室", []),
     ],
 )
 def test_amounts_are_read_from_how_customers_write_them(text, amounts):
