@@ -15,9 +15,10 @@ _BOUGHT_FOR = re.compile(  # 899的, 1.2w的, 2999那个单
     rf"(?<![\d.])({_DIGITS})\s*(万|千|w|k)?\s*多?\s*(?:买的|的|那个?单)", re.IGNORECASE
 )
 _CHINESE = re.compile(r"([零一二两三四五六七八九十百千万]+)\s*(?:多|整|出头|左右)?\s*(?:元|块|买的|的)")  # 五百整的
-_CHINESE_ROUND = re.compile(  # 四千多啊, 两千左右, 小三千 (nearly three thousand)
-    r"小?([一二两三四五六七八九十]+[千万])(?:多|出头|左右|(?<=小[一二两三四五六七八九十][千万]))(?!\s*(?:元|块|买的|的))"
+_CHINESE_ROUND = re.compile(  # 四千多啊, 两千左右
+    r"([一二两三四五六七八九十]+[千万])(?:多|出头|左右)(?!\s*(?:元|块|买的|的))"
 )
+_NEARLY = re.compile(r"小([一二两三四五六七八九十]+[千万])(?![多出左元块的])")  # 小三千: nearly three thousand
 _NUMERAL = "零一二两三四五六七八九十百千万"
 _CHINESE_PRICE = re.compile(
     rf"(?<![{_NUMERAL}])([一二两三四五六七八九][百千万][一二三四五六七八九])(?![{_NUMERAL}])"
@@ -73,6 +74,7 @@ def amounts_in(text: str) -> list[float]:
     spoken = [float(value) for m in _CHINESE.finditer(text) if (value := chinese_number(m.group(1)))]
     found += [value for value in spoken if value >= SMALLEST_SPOKEN]  # 一块新电池 counts a battery
     found += [float(value) for m in _CHINESE_ROUND.finditer(text) if (value := chinese_number(m.group(1)))]
+    found += [float(value) for m in _NEARLY.finditer(text) if (value := chinese_number(m.group(1)))]
     found += [_price(m.group(1)) for m in _CHINESE_PRICE.finditer(text)]
     found += [float(_ROUGH_VALUE[m.groups()]) for m in _ROUGH.finditer(text)]
     found += [_digit_round(*m.groups()) for m in _DIGIT_ROUND.finditer(text)]
