@@ -35,11 +35,11 @@ _ROUGH_VALUE = {
 }
 _LABEL = r"(?:金额|实付款?|付款|总价|一共|售价|价格|花了|付了)"
 _LABELLED = re.compile(rf"{_LABEL}\s*[:：]?\s*[¥￥]?\s*({_DIGITS})(?![\d万千kKwW])")  # 订单金额:1299.00
-# three to five digits right after a product's name or a word: 电视2699, 烤箱599, 明明是899 (not X2000, 2024款,
-# 5000毫安, 170斤, 身高170 or 12315)
+# three to five digits right after a product's name or a word: 电视2699, 投影仪 2680, 烤箱599, 明明是899
+# (not X2000, 2024款, 5000毫安, 170斤, 身高170 or 12315)
 _AFTER_NAME = re.compile(
-    r"(?<=[\u4e00-\u9fff])(?<!身高|体重|尺码|鞋码|码数|腰围|胸围|型号|编号|单号|房号|温度)(?<![楼室号第高重宽长])"
-    r"(?!123[14]5)(\d{3,5})(?![\d.a-zA-Z%]|\s*[a-zA-Z年月日号次个件台款毫斤克米升转瓦单人分秒度室楼层])"
+    r"(?<=[\u4e00-\u9fff])(?<!身高|体重|尺码|鞋码|码数|腰围|胸围|型号|编号|单号|房号|房间|温度)(?<![楼室号第高重宽长])"
+    r"\s?(?!123[14]5)(\d{3,5})(?![\d.a-zA-Z%]|\s*[a-zA-Z年月日号次个件台款毫斤克米升转瓦单人分秒度室楼层])"
 )
 _UNIT = {"万": 10_000, "w": 10_000, "千": 1_000, "k": 1_000, "百": 100}
 CONTEXT_KEYS = ("order_amount", "refund_amount", "amount", "price", "total")

@@ -259,6 +259,8 @@ def test_clauses_know_a_question_from_a_claim():
         ("2999那个单", [2999.0]),
         ("烤箱599 退了一半", [599.0]),
         ("身高170 尺码250 住302室", []),
+        ("投影仪 2680", [2680.0]),
+        ("房间 302", []),
     ],
 )
 def test_amounts_are_read_from_how_customers_write_them(text, amounts):

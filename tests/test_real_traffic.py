@@ -53,7 +53,7 @@ def test_two_requests_in_one_turn_are_both_returned(assistant):
     assert all(s.intent == "invoice" for s in suggested.groups[1].suggestions) and suggested.groups[1].suggestions
 
 
-@pytest.mark.parametrize("follow_up", ["是的", "好吧", "那怎么办", "[订单x]", "？？？"])
+@pytest.mark.parametrize("follow_up", ["是的", "好吧", "那怎么办", "[订单x]", "？？？", "不行"])
 def test_a_follow_up_takes_the_conversations_topic(assistant, follow_up):
     history = (Turn("customer", "我想退货 衣服大了"), Turn("agent", "亲，是要退货对吗？"))
     assert classify(assistant, follow_up, history).intent.id == "return_exchange"
@@ -81,6 +81,15 @@ def test_an_order_value_the_agent_stated_counts_for_the_refund_dispute_rule(assi
     history = (Turn("customer", "退款怎么少了"), Turn("agent", "亲，您这单实付1580元，扣除包装费后可退1300元"))
     assert classify(assistant, "我不接受", history).escalation.team == "售后主管"
     assert not classify(assistant, "我不接受", history[:1]).escalation.required
+
+
+def test_a_refusal_of_a_token_offer_keeps_the_disputes_value_and_topic(assistant):
+    history = (
+        Turn("customer", "我买的那个投影仪 2680"),
+        Turn("customer", "有暗角 申请退货退款 你们只同意退一部分"),
+        Turn("agent", "亲 可以补偿您50元"),
+    )
+    assert classify(assistant, "不行", history).escalation.team == "售后主管"
 
 
 def test_an_order_card_pasted_into_the_turn_states_its_value(assistant):
