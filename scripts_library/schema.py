@@ -211,6 +211,17 @@ class NormalizationFile(Strict):
     topic_neutral: tuple[str, ...] = ()  # threats that say nothing about the topic: the intent is read without them
     before_buying: tuple[str, ...] = ()  # not bought yet: installation or authenticity asked now is a pre-sale question
 
+    @field_validator("rewrites")
+    @classmethod
+    def _one_entry_per_shorthand(cls, rewrites: tuple[RewriteEntry, ...]) -> tuple[RewriteEntry, ...]:
+        seen: dict[str, str] = {}
+        for rewrite in rewrites:
+            key = "".join(rewrite.text.lower().split())  # Latin words match typed apart or together
+            if key in seen:
+                raise ValueError(f"{rewrite.text!r} repeats {seen[key]!r}: one entry per shorthand, delete one")
+            seen[key] = rewrite.text
+        return rewrites
+
 
 class IntentFile(Strict):
     schema_version: Literal[1]

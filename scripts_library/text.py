@@ -128,7 +128,8 @@ def chinese_number(text: str) -> int | None:
 class Rewrite:
     """One shorthand buyers type and what it means: ``tk`` → ``退款``, ``米有`` → ``没有``.
 
-    ``latin`` entries match only as a whole Latin token (``tk`` in "tk了吗", not inside "stock");
+    ``latin`` entries match only as whole Latin words (``tk`` in "tk了吗", not inside "stock"), and their words
+    may be typed apart or together: pinyin comes both ways ("tui kuan" also matches "tuikuan");
     ``not_after`` lists characters that must not come right before the match ("1.8米有吗" keeps its 米有).
     """
 
@@ -142,11 +143,14 @@ class Rewriter:
     """Applies a table of rewrites in one pass, longest source first."""
 
     def __init__(self, rewrites: Sequence[Rewrite]) -> None:
-        self._by_source = {canonical(r.source): r for r in rewrites}
+        self._by_source = {_joined(canonical(r.source)): r for r in rewrites}
         alternatives = []
-        for source in sorted(self._by_source, key=len, reverse=True):
-            escaped = re.escape(source)
-            alternatives.append(f"(?<![a-z]){escaped}(?![a-z])" if self._by_source[source].latin else escaped)
+        for rewrite in sorted(rewrites, key=lambda r: len(_joined(r.source)), reverse=True):
+            words = canonical(rewrite.source).split()
+            if rewrite.latin:
+                alternatives.append(r"(?<![a-z])" + r"\s*".join(map(re.escape, words)) + r"(?![a-z])")
+            else:
+                alternatives.append(re.escape(canonical(rewrite.source)))
         self._pattern = re.compile("|".join(alternatives)) if alternatives else None
 
     def __call__(self, text: str) -> str:
@@ -154,13 +158,18 @@ class Rewriter:
             return text
 
         def replace(match: re.Match[str]) -> str:
-            rewrite = self._by_source[match.group(0)]
+            rewrite = self._by_source[_joined(match.group(0))]
             before = text[match.start() - 1] if match.start() else ""
             if before and before in rewrite.not_after:
                 return match.group(0)
             return rewrite.target
 
         return self._pattern.sub(replace, text)
+
+
+def _joined(text: str) -> str:
+    """A shorthand's words run together: the one spelling a rewrite is known by."""
+    return "".join(text.split())
 
 
 NO_REWRITES = Rewriter(())

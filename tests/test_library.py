@@ -67,6 +67,16 @@ def test_a_together_group_of_one_expression_is_refused_with_its_line(library_cop
     assert f"escalation.yaml:{line}" in str(caught.value) and "two or more regexes" in str(caught.value)
 
 
+def test_a_shorthand_listed_twice_is_refused(library_copy):
+    path = library_copy / "normalization.yaml"
+    text = path.read_text("utf-8")
+    repeated = "rewrites:\n  - {text: tuikuan, means: 退款, latin: true}\n"
+    path.write_text(text.replace("rewrites:\n", repeated, 1), "utf-8")
+    with pytest.raises(LibraryError) as caught:
+        load_library(library_copy)
+    assert "normalization.yaml:" in str(caught.value) and "'tui kuan' repeats 'tuikuan'" in str(caught.value)
+
+
 def test_edits_keep_comments_and_other_entries(library_copy):
     path = library_copy / "scripts" / "logistics_tracking.yaml"
     path.write_text("# trainers' note stays\n" + path.read_text("utf-8"), "utf-8")

@@ -42,7 +42,14 @@ def test_shorthand_is_spelled_out_only_as_whole_latin_words():
     rewrite = Rewriter([Rewrite("tk", "退款", latin=True), Rewrite("full refund", "全额退款", latin=True)])
     assert normalize("Full refund please", rewrite).text == "全额退款 please"
     assert normalize("tk了吗 stock", rewrite).text == "退款了吗 stock"
-    assert normalize("fullrefund", rewrite).text == "fullrefund"
+    assert normalize("fullrefund", rewrite).text == "全额退款"
+
+
+def test_pinyin_matches_with_its_syllables_apart_or_together():
+    rewrite = Rewriter([Rewrite("tui huo", "退货", latin=True), Rewrite("fa huo", "发货", latin=True)])
+    assert normalize("tuihuo怎么弄", rewrite).text == "退货怎么弄"
+    assert normalize("Tui Huo 怎么弄 fa  huo了吗", rewrite).text == "退货 怎么弄 发货了吗"
+    assert normalize("statuihuo", rewrite).text == "statuihuo"
 
 
 def test_a_turn_spelled_out_one_character_at_a_time_is_read_as_words():
