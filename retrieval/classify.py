@@ -239,12 +239,24 @@ def emotion_prediction(index: ServingIndex, message: NormalizedMessage, vector: 
     return index.emotion_model.predict(message.text, features[0])
 
 
+def without_anger(prediction: Prediction) -> Prediction:
+    """The most likely mood other than angry, for a turn whose threat or suspicion is taken back or disclaimed
+    (12315电话多少 不是投诉你们; 律师函警告 开玩笑的): angry words, no hostility."""
+    calm = {label: p for label, p in prediction.probabilities.items() if label != "angry"}
+    total = sum(calm.values()) or 1.0
+    calm = {label: p / total for label, p in calm.items()}
+    label = max(calm, key=calm.__getitem__)
+    return Prediction(label, calm[label], calm | {"angry": 0.0})
+
+
 def emotion_result(
     index: ServingIndex, message: NormalizedMessage, vector: np.ndarray, thresholds: ClassifierSettings
 ) -> EmotionResult:
     prediction = shift_to_traffic(emotion_prediction(index, message, vector), thresholds)
     angry = prediction.probabilities.get("angry", 0.0)
-    if prediction.label != "angry" and angry >= thresholds.angry_at:
+    if index.disclaims(message.text):
+        prediction = without_anger(prediction)
+    elif prediction.label != "angry" and angry >= thresholds.angry_at:
         prediction = Prediction("angry", angry, prediction.probabilities)
     return EmotionResult(prediction.label, round(prediction.confidence, 4), emotion_intensity(prediction, message))
 

@@ -114,6 +114,7 @@ class ServingIndex:
         self.rewrite = rewriter(normalization)
         self.follow_ups = frozenset(compact(f) for f in normalization.follow_ups)
         self._before_buying = tuple(compact(p) for p in normalization.before_buying)
+        self._disclaimers = tuple(compact(p) for p in normalization.disclaimers)
         neutral = sorted((canonical(p) for p in normalization.topic_neutral), key=len, reverse=True)
         self._topic_neutral = re.compile("|".join(map(re.escape, neutral)) or "(?!)")
         scripts = [Script.model_validate(s) for s in entries["scripts"]]
@@ -162,8 +163,12 @@ class ServingIndex:
 
     def said_before_buying(self, text: str) -> bool:
         """The customer says they have not bought yet (还没买, 准备下单): normalization.yaml ``before_buying``."""
-        said = compact(text)
-        return any(phrase in said for phrase in self._before_buying)
+        return _says(text, self._before_buying)
+
+    def disclaims(self, text: str) -> bool:
+        """The customer takes the heat out of their own words (不是针对你们, 开玩笑的, 我就问问): normalization.yaml
+        ``disclaimers``."""
+        return _says(text, self._disclaimers)
 
     def without_topic_neutral(self, text: str) -> str:
         """``text`` without threats that say nothing about the topic (normalization.yaml ``topic_neutral``)."""
@@ -172,3 +177,8 @@ class ServingIndex:
     def entry_log_probabilities(self, vector: np.ndarray) -> np.ndarray | None:
         """The entry classifier's log-probabilities for a message vector (None without the classifier)."""
         return self.entry_model.log_probabilities(vector) if self.entry_model is not None else None
+
+
+def _says(text: str, phrases: tuple[str, ...]) -> bool:
+    said = compact(text)
+    return any(phrase in said for phrase in phrases)

@@ -210,6 +210,7 @@ class NormalizationFile(Strict):
     follow_ups: tuple[str, ...] = ()
     topic_neutral: tuple[str, ...] = ()  # threats that say nothing about the topic: the intent is read without them
     before_buying: tuple[str, ...] = ()  # not bought yet: installation or authenticity asked now is a pre-sale question
+    disclaimers: tuple[str, ...] = ()  # heat taken back or disclaimed (不是针对你们, 我就问问): the turn is not angry
 
     @field_validator("rewrites")
     @classmethod

@@ -174,6 +174,9 @@ CASES = [
     # an air conditioner by its horsepower; an accessory; an installation planned for later
     ("1.5匹那台到了 约下师傅", ["installation_repair"], "neutral", None, "品牌服务"),
     ("空调遥控器坏了 能单独买吗", ["installation_repair"], "neutral", None, None),
+    ("师傅人很好 点赞 空调滤网多久洗一次", ["installation_repair"], "positive", None, None),
+    ("空调滤网坏了 师傅能上门换吗", ["installation_repair"], "neutral", None, None),
+    ("空调装好了 但是漏水 师傅能再来一趟吗", ["installation_repair"], "neutral", None, "品牌服务"),
     ("空调到了再联系你们装", ["installation_repair"], "neutral", None, None),
     # mistreatment described with a thumbs-up is sarcasm; a supposition is no claim even when heated
     ("消息一条都不回 真棒👍👍", ["complaint_service"], "positive", None, "品控组"),

@@ -72,6 +72,19 @@ def test_calm_questions_with_hot_words_are_not_angry(assistant, message):
     assert classify(assistant, message).emotion.id != "angry"
 
 
+@pytest.mark.parametrize(
+    ("heated", "disclaimer"),
+    [
+        ("我要报警！！", "哦不对 发错窗口了"),
+        ("骗子店铺 等着12315吧", "开玩笑的哈 发货快点"),
+        ("去消协告你们", "跟你们没关系 是别的店"),
+    ],
+)
+def test_heat_the_customer_disclaims_is_not_angry(assistant, heated, disclaimer):
+    assert classify(assistant, heated).emotion.id == "angry"
+    assert classify(assistant, f"{heated} {disclaimer}").emotion.id != "angry"
+
+
 def test_asking_for_a_person_is_reported_without_escalating(assistant):
     result = classify(assistant, "你好 我要转人工")
     assert result.handoff_requested and not result.escalation.required
