@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scripts_library.text import canonical
+from scripts_library.text import shorthand_key
 from scripts_library.vocabulary import EmotionId, PlatformId, Status
 
 EntryPlatform = PlatformId | Literal["all"]
@@ -218,7 +218,7 @@ class NormalizationFile(Strict):
     def _one_entry_per_shorthand(cls, rewrites: tuple[RewriteEntry, ...]) -> tuple[RewriteEntry, ...]:
         seen: dict[str, str] = {}
         for rewrite in rewrites:
-            key = "".join(canonical(rewrite.text).split())  # as the rewriter knows it: 繁→简, words run together
+            key = shorthand_key(rewrite.text)
             if key in seen:
                 raise ValueError(f"{rewrite.text!r} repeats {seen[key]!r}: one entry per shorthand, delete one")
             seen[key] = rewrite.text

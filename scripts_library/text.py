@@ -143,8 +143,8 @@ class Rewriter:
     """Applies a table of rewrites in one pass, longest source first."""
 
     def __init__(self, rewrites: Sequence[Rewrite]) -> None:
-        self._by_source = {_joined(canonical(r.source)): r for r in rewrites}
-        longest_first = sorted(rewrites, key=lambda r: len(_joined(r.source)), reverse=True)
+        self._by_source = {shorthand_key(r.source): r for r in rewrites}
+        longest_first = sorted(rewrites, key=lambda r: len(shorthand_key(r.source)), reverse=True)
         latin = [r"\s*".join(map(re.escape, canonical(r.source).split())) for r in longest_first if r.latin]
         other = [re.escape(canonical(r.source)) for r in longest_first if not r.latin]
         # One group for the Latin words, tried first where a match starts with a letter (no other source does):
@@ -166,8 +166,12 @@ class Rewriter:
         return self._pattern.sub(replace, text)
 
 
+def shorthand_key(source: str) -> str:
+    """The one spelling a shorthand is known by: canonical, its words run together (tui kuan = tuikuan)."""
+    return _joined(canonical(source))
+
+
 def _joined(text: str) -> str:
-    """A shorthand's words run together: the one spelling a rewrite is known by."""
     return "".join(text.split())
 
 
