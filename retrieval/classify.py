@@ -26,12 +26,15 @@ _MASK = re.compile(r"\[[^\]]{1,8}\]")
 _SEGMENT_BREAK = re.compile(r"[，,。！!？?；;\s]+|顺便问下|顺便问一下|顺便|另外|还有就是|还有|对了")
 NO_TOPIC = ("greeting_thanks", "other")  # labels that say nothing about what the customer needs
 CONTINUATIONS = ("那", "所以", "然后", "可是", "但是")
-CONTINUATION_WEIGHT = 0.8
+CONTINUATION_WEIGHT = 0.5
 SHORT_TURN_CHARS = 4  # a third of real turns are this short; with a topic of their own, still mostly context
 SHORT_TURN_WEIGHT = 0.7
 MIN_SEGMENT_CHARS = 2
 MIN_TOPIC_CHARS = 4  # what is left of a threat-only message is no topic
 PRE_SALE_LOOKALIKES = ("installation_repair", "counterfeit_claim")  # asked before buying: product_inquiry
+PRAISE_LOOKALIKES = ("complaint_service", "counterfeit_claim")  # said pleased: thanks
+THREAT_WEIGHT = 0.8  # a threat alone (我找律师跟你们谈) after a complaint is about that complaint
+THREAT_READINGS = ("complaint_service", *NO_TOPIC)  # how a threat alone reads without its conversation
 
 Embed = Callable[[str], np.ndarray]
 
@@ -68,12 +71,13 @@ def is_follow_up(index: ServingIndex, text: str) -> bool:
     return all(not p or p.isdigit() or p in index.follow_ups for p in parts)
 
 
-def follow_up_weight(index: ServingIndex, text: str) -> float | None:
-    """How far the conversation's topic decides this turn's: fully for a follow-up, mostly for a turn that
-    continues the last one (那…, 所以…), by the message's own confidence otherwise (None)."""
+def follow_up_weight(index: ServingIndex, text: str, confidence: float) -> float | None:
+    """How far the conversation's topic decides this turn's: fully for a follow-up; for a turn that continues
+    the last one (那…, 所以…) at least CONTINUATION_WEIGHT, more the less sure the message is alone (那黑色的呢)
+    and less when it names its own topic (那取消吧); by the message's own confidence otherwise (None)."""
     if is_follow_up(index, text):
         return 1.0
-    return CONTINUATION_WEIGHT if compact(text).startswith(CONTINUATIONS) else None
+    return max(CONTINUATION_WEIGHT, history_weight(confidence)) if compact(text).startswith(CONTINUATIONS) else None
 
 
 def context_turns(history: Sequence[Turn], turns: int) -> list[str]:
@@ -203,8 +207,9 @@ def relabelled(index: ServingIndex, intent: IntentResult, label: str, confidence
 
 
 def praise_is_thanks(index: ServingIndex, intent: IntentResult, emotion: EmotionResult) -> IntentResult:
-    """A pleased turn about the service (客服小姐姐态度真好 必须好评) thanks the shop; it complains of nothing."""
-    if intent.id != "complaint_service" or emotion.id != "positive":
+    """A pleased turn about the service or the goods being genuine (客服小姐姐态度真好 必须好评; 扫了防伪码显示正品
+    放心了) thanks the shop; it complains of nothing."""
+    if intent.id not in PRAISE_LOOKALIKES or emotion.id != "positive":
         return intent
     return relabelled(index, intent, "greeting_thanks", emotion.confidence)  # as sure as the mood is
 
@@ -215,6 +220,14 @@ def before_buying_is_inquiry(index: ServingIndex, intent: IntentResult, text: st
     if intent.id not in PRE_SALE_LOOKALIKES or not index.said_before_buying(text):
         return intent
     return relabelled(index, intent, "product_inquiry", intent.confidence)
+
+
+def merchant_side_is_other(index: ServingIndex, intent: IntentResult, text: str) -> IntentResult:
+    """A merchant or a courier writing (我是商家 退货服务单怎么处理) asks the platform's side of the trade: no buyer's
+    topic applies."""
+    if intent.id == "other" or not index.said_by_merchant(text):
+        return intent
+    return relabelled(index, intent, "other", intent.confidence)
 
 
 def shift_to_traffic(prediction: Prediction, thresholds: ClassifierSettings) -> Prediction:
@@ -282,8 +295,10 @@ def read_topic(
     """Intent probabilities and search vector of the turn in its conversation."""
     context = conversation(index, context_turns(history, thresholds.history_turns), embed)
     p_message = own_topic(index, message, vector, embed)
-    weight = follow_up_weight(index, message.text)
+    weight = follow_up_weight(index, message.text, float(p_message.max()))
     top = index.intent_model.labels[int(p_message.argmax())]
+    if weight is None and top in THREAT_READINGS and index.without_topic_neutral(message.text) != message.text:
+        weight = max(history_weight(float(p_message.max())), THREAT_WEIGHT)
     if weight is None and len(compact(message.text)) <= SHORT_TURN_CHARS and top not in NO_TOPIC:
         weight = max(history_weight(float(p_message.max())), SHORT_TURN_WEIGHT)  # 拆了, 左边: answers to the agent
     return blend_history(index, p_message, vector, context, weight)
@@ -303,6 +318,7 @@ def classify(index: ServingIndex, thresholds: ClassifierSettings, embed: Embed, 
     )
     emotion = emotion_result(index, message, vector, thresholds)
     intent = before_buying_is_inquiry(index, praise_is_thanks(index, intent, emotion), text)
+    intent = merchant_side_is_other(index, intent, text)
     # the turn as typed (繁→简, spelled-out characters joined): normalising drops pasted order cards
     # (订单金额:1299.00); agents' turns too
     typed = join_spelled_out(canonical(request.message))

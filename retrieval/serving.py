@@ -115,6 +115,7 @@ class ServingIndex:
         self.follow_ups = frozenset(compact(f) for f in normalization.follow_ups)
         self._before_buying = tuple(compact(p) for p in normalization.before_buying)
         self._disclaimers = tuple(compact(p) for p in normalization.disclaimers)
+        self._merchant_side = tuple(compact(p) for p in normalization.merchant_side)
         neutral = sorted((canonical(p) for p in normalization.topic_neutral), key=len, reverse=True)
         self._topic_neutral = re.compile("|".join(map(re.escape, neutral)) or "(?!)")
         scripts = [Script.model_validate(s) for s in entries["scripts"]]
@@ -164,6 +165,11 @@ class ServingIndex:
     def said_before_buying(self, text: str) -> bool:
         """The customer says they have not bought yet (还没买, 准备下单): normalization.yaml ``before_buying``."""
         return _says(text, self._before_buying)
+
+    def said_by_merchant(self, text: str) -> bool:
+        """The writer is a merchant or a courier, not a buyer (我是商家, 我是快递员): normalization.yaml
+        ``merchant_side``."""
+        return _says(text, self._merchant_side)
 
     def disclaims(self, text: str) -> bool:
         """The customer takes the heat out of their own words (不是针对你们, 开玩笑的, 我就问问): normalization.yaml

@@ -212,6 +212,7 @@ class NormalizationFile(Strict):
     topic_neutral: tuple[str, ...] = ()  # threats that say nothing about the topic: the intent is read without them
     before_buying: tuple[str, ...] = ()  # not bought yet: installation or authenticity asked now is a pre-sale question
     disclaimers: tuple[str, ...] = ()  # heat taken back or disclaimed (不是针对你们, 我就问问): the turn is not angry
+    merchant_side: tuple[str, ...] = ()  # the writer is a merchant or courier (我是商家): the intent is other
 
     @field_validator("rewrites")
     @classmethod

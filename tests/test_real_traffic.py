@@ -59,6 +59,36 @@ def test_a_follow_up_takes_the_conversations_topic(assistant, follow_up):
     assert classify(assistant, follow_up, history).intent.id == "return_exchange"
 
 
+@pytest.mark.parametrize("handoff", ["转人工", "人工客服 人工客服"])
+def test_asking_for_a_person_keeps_the_conversations_topic(assistant, handoff):
+    history = (Turn("customer", "专票的税号填错了"), Turn("agent", "亲 请问是哪一笔订单呢"))
+    assert classify(assistant, handoff, history).intent.id == "invoice"
+    assert classify(assistant, handoff).intent.id == "greeting_thanks"
+
+
+def test_a_threat_alone_is_about_the_complaint_before_it(assistant):
+    history = (Turn("customer", "热水壶烧了两次就漏电"), Turn("agent", "亲 麻烦提供一下视频哦"))
+    threat = classify(assistant, "行 这事我让律师跟你们谈", history)
+    assert threat.intent.id == "quality_issue" and threat.escalation.team == "客服主管"
+
+
+def test_a_continuation_that_names_its_own_request_keeps_it(assistant):
+    history = (Turn("customer", "拍了四天了还不发"), Turn("agent", "亲 仓库排单中 预计下周发出"))
+    assert classify(assistant, "那就取消吧 不等了", history).intent.id == "order_cancel"
+    assert classify(assistant, "那大概哪天呢", history).intent.id == "shipping_urge"
+
+
+def test_a_merchant_or_courier_writing_is_outside_the_buyers_topics(assistant):
+    merchant = classify(assistant, "我是卖家 买家退货时填的服务单在哪里审核")
+    assert merchant.intent.id == "other" and merchant.intent.alternatives[0][0] == "return_exchange"
+    assert classify(assistant, "买家退货时填的服务单在哪里看").intent.id == "return_exchange"
+
+
+def test_relief_that_the_goods_are_genuine_is_thanks_not_a_claim(assistant):
+    assert classify(assistant, "防伪码扫过了 显示是正品 这下安心了 谢谢亲").intent.id == "greeting_thanks"
+    assert classify(assistant, "防伪码扫了显示查无此码 你们卖假货").intent.id == "counterfeit_claim"
+
+
 CALM_WITH_HOT_WORDS = ["你们家会员怎么升级", "退款流程是怎样的", "客服几点下班", "别家卖得便宜点 能便宜吗"]
 
 
