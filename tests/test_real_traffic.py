@@ -89,7 +89,14 @@ def test_relief_that_the_goods_are_genuine_is_thanks_not_a_claim(assistant):
     assert classify(assistant, "防伪码扫了显示查无此码 你们卖假货").intent.id == "counterfeit_claim"
 
 
-CALM_WITH_HOT_WORDS = ["你们家会员怎么升级", "退款流程是怎样的", "客服几点下班", "别家卖得便宜点 能便宜吗"]
+CALM_WITH_HOT_WORDS = [
+    "你们家会员怎么升级",
+    "退款流程是怎样的",
+    "客服几点下班",
+    "别家卖得便宜点 能便宜吗",
+    "我是律师 发票抬头写我们律所",  # a lawyer who buys threatens nothing
+    "我不会去12315的 就想问问能不能换个颜色",  # a threat denied
+]
 
 
 def test_an_emoji_alone_acknowledges_whatever_the_topic(assistant):
