@@ -27,6 +27,7 @@ _SEGMENT_BREAK = re.compile(r"[，,。！!？?；;\s]+|顺便问下|顺便问一
 NO_TOPIC = ("greeting_thanks", "other")  # labels that say nothing about what the customer needs
 CONTINUATIONS = ("那", "所以", "然后", "可是", "但是")
 CONTINUATION_WEIGHT = 0.5
+_ACKNOWLEDGED = re.compile(r"^(好吧|行吧|好的|好|行|嗯+|唉|哎|哦|噢|额|呃|ok)…*")  # 好吧 那还要等多久 continues too
 SHORT_TURN_CHARS = 4  # a third of real turns are this short; with a topic of their own, still mostly context
 SHORT_TURN_WEIGHT = 0.7
 MIN_SEGMENT_CHARS = 2
@@ -77,7 +78,8 @@ def follow_up_weight(index: ServingIndex, text: str, confidence: float) -> float
     and less when it names its own topic (那取消吧); by the message's own confidence otherwise (None)."""
     if is_follow_up(index, text):
         return 1.0
-    return max(CONTINUATION_WEIGHT, history_weight(confidence)) if compact(text).startswith(CONTINUATIONS) else None
+    continues = _ACKNOWLEDGED.sub("", compact(text)).startswith(CONTINUATIONS)
+    return max(CONTINUATION_WEIGHT, history_weight(confidence)) if continues else None
 
 
 def context_turns(history: Sequence[Turn], turns: int) -> list[str]:

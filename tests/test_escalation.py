@@ -63,6 +63,7 @@ CASES = [
     ("我又不是要去12315 就想问问运费", ["return_exchange"], "neutral", None, None),
     ("鞋底全是灰 这是卖二手的吧", ["quality_issue"], "angry", None, "品控组"),
     ("物流查不到 是不是假单号啊", ["logistics_tracking"], "anxious", None, None),
+    ("真的假的 明天就能到？", ["logistics_tracking"], "neutral", None, None),  # "really?", no claim
     # how the service treats the customer, whatever the turn is about; asking how to complain is not a complaint
     ("问了三遍都没人回 什么意思", ["logistics_tracking"], "dissatisfied", None, "品控组"),
     ("开个票推三阻四的", ["invoice"], "dissatisfied", None, "品控组"),

@@ -76,6 +76,7 @@ def test_a_continuation_that_names_its_own_request_keeps_it(assistant):
     history = (Turn("customer", "拍了四天了还不发"), Turn("agent", "亲 仓库排单中 预计下周发出"))
     assert classify(assistant, "那就取消吧 不等了", history).intent.id == "order_cancel"
     assert classify(assistant, "那大概哪天呢", history).intent.id == "shipping_urge"
+    assert classify(assistant, "唉 那再等两天吧", history).intent.id == "shipping_urge"  # acknowledged, then 那…
 
 
 def test_a_merchant_or_courier_writing_is_outside_the_buyers_topics(assistant):
