@@ -16,7 +16,7 @@ import numpy as np
 
 from retrieval.amounts import order_amount
 from retrieval.classifier import Prediction, dense_features
-from retrieval.escalation import Situation
+from retrieval.escalation import Situation, clauses
 from retrieval.serving import ServingIndex
 from retrieval.settings import ClassifierSettings
 from retrieval.types import Classification, EmotionResult, IntentResult, MessageInput, Turn
@@ -169,33 +169,54 @@ def segments(text: str) -> list[str]:
     return [part for part in _SEGMENT_BREAK.split(text) if len(compact(part)) >= MIN_SEGMENT_CHARS]
 
 
-def segment_topics(index: ServingIndex, text: str, thresholds: ClassifierSettings) -> list[tuple[str, float]]:
+@dataclass(frozen=True)
+class ClauseTopic:
+    """A clause's topic, how sure the n-gram model is of it, and whether the clause asks (滤网多久洗) or states."""
+
+    label: str
+    confidence: float
+    asks: bool
+
+
+def segment_topics(index: ServingIndex, text: str, thresholds: ClassifierSettings) -> list[ClauseTopic]:
     """Each clause's topic by the intent model's character n-grams, in order, when it is sure of one."""
     parts = segments(text)
     if len(parts) < 2:
         return []
     labels = index.intent_model.labels
     topics = []
-    for row in index.intent_model.lexical_proba(parts):
+    for part, row in zip(parts, index.intent_model.lexical_proba(parts), strict=True):
         best = int(row.argmax())
         if labels[best] not in NO_TOPIC and row[best] >= thresholds.segment_min:
-            topics.append((labels[best], float(row[best])))
+            topics.append(ClauseTopic(labels[best], float(row[best]), any(c.question for c in clauses(part))))
     return topics
 
 
+def leading_request(primary: IntentResult, topics: list[ClauseTopic], pleased: bool) -> ClauseTopic | None:
+    """The clause whose topic leads the turn instead of the whole turn's reading: the first request when the turn
+    reads as a greeting (…谢谢啦) or as a later request ("发货没 发票也记得开"); in a pleased turn, the question
+    after the praise (师傅装得很专业 顺便问下滤网多久洗一次: the praise asks for nothing)."""
+    question = next((t for t in topics if t.asks), None) if pleased else None
+    if question is not None:
+        return question if question.label != primary.id else None
+    distinct = list(dict.fromkeys(t.label for t in topics))
+    if topics and (primary.id in NO_TOPIC or (len(distinct) > 1 and primary.id in distinct[1:])):
+        return topics[0]
+    return None
+
+
 def requests(
-    index: ServingIndex, primary: IntentResult, topics: list[tuple[str, float]]
+    index: ServingIndex, primary: IntentResult, topics: list[ClauseTopic], pleased: bool
 ) -> tuple[IntentResult, tuple[IntentResult, ...]]:
-    """The primary intent — a clause's topic when the whole turn reads as a greeting (…谢谢啦), the first of
-    several requests ("发货没 发票也记得开") — and the further requests the clauses make."""
-    distinct = list(dict.fromkeys(label for label, _ in topics))
-    first_request = len(distinct) > 1 and primary.id in distinct and distinct[0] != primary.id
-    if topics and (primary.id in NO_TOPIC or first_request):  # the turn's first request leads
-        label, confidence = topics[0]
+    """The primary intent (the leading clause's topic, or the whole turn's reading) and the further requests the
+    clauses make."""
+    leading = leading_request(primary, topics, pleased)
+    if leading is not None:
+        label = leading.label
         alternatives = ((primary.id, primary.confidence), *primary.alternatives)
-        primary = IntentResult(label, index.intent_names.get(label, label), round(confidence, 4), alternatives)
+        primary = IntentResult(label, index.intent_names.get(label, label), round(leading.confidence, 4), alternatives)
     secondary: dict[str, float] = {}
-    for label, confidence in topics:
+    for label, confidence in ((t.label, t.confidence) for t in topics):
         if label != primary.id:
             secondary[label] = max(secondary.get(label, 0.0), confidence)
     found = tuple(IntentResult(i, index.intent_names.get(i, i), round(p, 4), ()) for i, p in secondary.items())
@@ -315,10 +336,13 @@ def classify(index: ServingIndex, thresholds: ClassifierSettings, embed: Embed, 
     topic = read_topic(index, thresholds, embed, message, vector, request.history)
     entry_log_p = index.entry_log_probabilities(topic.search_vector)
     probabilities = with_entry_evidence(index, topic.probabilities, entry_log_p, thresholds.entry_intent_weight)
-    intent, secondary = requests(
-        index, intent_result(index, probabilities, thresholds), segment_topics(index, text, thresholds)
-    )
     emotion = emotion_result(index, message, vector, thresholds)
+    intent, secondary = requests(
+        index,
+        intent_result(index, probabilities, thresholds),
+        segment_topics(index, text, thresholds),
+        emotion.id == "positive",
+    )
     intent = before_buying_is_inquiry(index, praise_is_thanks(index, intent, emotion), text)
     intent = merchant_side_is_other(index, intent, text)
     # the turn as typed (繁→简, spelled-out characters joined): normalising drops pasted order cards

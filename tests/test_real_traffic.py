@@ -37,6 +37,11 @@ def test_praise_of_the_service_is_thanks_not_a_complaint(assistant):
     assert classify(assistant, "你们客服态度太差了 问三遍都不回").intent.id == "complaint_service"
 
 
+def test_a_pleased_turns_question_is_its_request(assistant):
+    result = classify(assistant, "物流超快 隔天就到了👍 顺便问下发票怎么开")
+    assert result.emotion.id == "positive" and result.intent.id == "invoice"
+
+
 def test_installation_asked_before_buying_is_a_product_question_with_no_escalation(assistant):
     before = classify(assistant, "还没下单 想先问问热水器装的时候要自己买管子吗")
     assert before.intent.id == "product_inquiry" and not before.escalation.required
