@@ -150,6 +150,16 @@ def with_entry_evidence(
     return combined / combined.sum()
 
 
+def without_denied_complaint(index: ServingIndex, probabilities: np.ndarray, text: str) -> np.ndarray:
+    """Intent probabilities without the service complaint the customer denies (我不会投诉的 就问下券为啥没抵扣)."""
+    labels = index.intent_model.labels
+    if "complaint_service" not in labels or not index.denies_complaint(text):
+        return probabilities
+    kept = probabilities.copy()
+    kept[labels.index("complaint_service")] = 0.0
+    return kept / max(float(kept.sum()), 1e-9)
+
+
 def intent_result(index: ServingIndex, probabilities: np.ndarray, thresholds: ClassifierSettings) -> IntentResult:
     labels = index.intent_model.labels
     order = np.argsort(-probabilities)
@@ -336,12 +346,13 @@ def classify(index: ServingIndex, thresholds: ClassifierSettings, embed: Embed, 
     topic = read_topic(index, thresholds, embed, message, vector, request.history)
     entry_log_p = index.entry_log_probabilities(topic.search_vector)
     probabilities = with_entry_evidence(index, topic.probabilities, entry_log_p, thresholds.entry_intent_weight)
+    probabilities = without_denied_complaint(index, probabilities, text)
     emotion = emotion_result(index, message, vector, thresholds)
+    topics = segment_topics(index, text, thresholds)
+    if index.denies_complaint(text):
+        topics = [t for t in topics if t.label != "complaint_service"]
     intent, secondary = requests(
-        index,
-        intent_result(index, probabilities, thresholds),
-        segment_topics(index, text, thresholds),
-        emotion.id == "positive",
+        index, intent_result(index, probabilities, thresholds), topics, emotion.id == "positive"
     )
     intent = before_buying_is_inquiry(index, praise_is_thanks(index, intent, emotion), text)
     intent = merchant_side_is_other(index, intent, text)

@@ -114,7 +114,8 @@ class ServingIndex:
         self.rewrite = rewriter(normalization)
         self.follow_ups = frozenset(compact(f) for f in normalization.follow_ups)
         self._before_buying = tuple(compact(p) for p in normalization.before_buying)
-        self._disclaimers = tuple(compact(p) for p in normalization.disclaimers)
+        self._complaint_denials = tuple(compact(p) for p in normalization.complaint_denials)
+        self._disclaimers = tuple(compact(p) for p in normalization.disclaimers) + self._complaint_denials
         self._merchant_side = tuple(compact(p) for p in normalization.merchant_side)
         neutral = sorted((canonical(p) for p in normalization.topic_neutral), key=len, reverse=True)
         self._topic_neutral = re.compile("|".join(map(re.escape, neutral)) or "(?!)")
@@ -172,9 +173,14 @@ class ServingIndex:
         return _says(text, self._merchant_side)
 
     def disclaims(self, text: str) -> bool:
-        """The customer takes the heat out of their own words (不是针对你们, 开玩笑的, 我就问问): normalization.yaml
-        ``disclaimers``."""
+        """The customer takes the heat out of their own words (开玩笑的, 我就问问, 不是投诉你们): normalization.yaml
+        ``disclaimers`` and ``complaint_denials``."""
         return _says(text, self._disclaimers)
+
+    def denies_complaint(self, text: str) -> bool:
+        """The customer says the turn is no complaint about the shop (不是投诉你们, 我不会投诉的): normalization.yaml
+        ``complaint_denials``."""
+        return _says(text, self._complaint_denials)
 
     def without_topic_neutral(self, text: str) -> str:
         """``text`` without threats that say nothing about the topic (normalization.yaml ``topic_neutral``)."""

@@ -211,7 +211,8 @@ class NormalizationFile(Strict):
     follow_ups: tuple[str, ...] = ()
     topic_neutral: tuple[str, ...] = ()  # threats that say nothing about the topic: the intent is read without them
     before_buying: tuple[str, ...] = ()  # not bought yet: installation or authenticity asked now is a pre-sale question
-    disclaimers: tuple[str, ...] = ()  # heat taken back or disclaimed (不是针对你们, 我就问问): the turn is not angry
+    disclaimers: tuple[str, ...] = ()  # heat taken back or disclaimed (开玩笑的, 我就问问): the turn is not angry
+    complaint_denials: tuple[str, ...] = ()  # 不是投诉你们: not angry, and no service complaint
     merchant_side: tuple[str, ...] = ()  # the writer is a merchant or courier (我是商家): the intent is other
 
     @field_validator("rewrites")

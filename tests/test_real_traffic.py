@@ -128,6 +128,12 @@ def test_heat_the_customer_disclaims_is_not_angry(assistant, heated, disclaimer)
     assert classify(assistant, f"{heated} {disclaimer}").emotion.id != "angry"
 
 
+def test_a_denied_complaint_is_read_as_the_request_it_makes(assistant):
+    denied = classify(assistant, "不是说你们客服不好啊 就是包裹三天没更新了")
+    assert denied.intent.id == "logistics_tracking" and denied.emotion.id != "angry"
+    assert classify(assistant, "你们客服态度不好 包裹三天没更新也不管").intent.id == "complaint_service"
+
+
 def test_asking_for_a_person_is_reported_without_escalating(assistant):
     result = classify(assistant, "你好 我要转人工")
     assert result.handoff_requested and not result.escalation.required
