@@ -32,6 +32,7 @@ EMOTION_GRID = {
 INTENT_GRID = {
     "other_below": [0.15, 0.25, 0.35],
     "segment_min": [0.5, 0.6, 0.7, 0.8, 1.01],
+    "first_request_below": [0.0, 0.5, 0.7, 0.8, 0.95, 1.0],
 }
 ANGRY_RECALL_TARGET = 0.92
 ANGRY_PRECISION_TARGET = 0.85

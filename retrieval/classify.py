@@ -23,7 +23,10 @@ from retrieval.types import Classification, EmotionResult, IntentResult, Message
 from scripts_library.text import NormalizedMessage, canonical, compact, join_spelled_out, normalize
 
 _MASK = re.compile(r"\[[^\]]{1,8}\]")
-_SEGMENT_BREAK = re.compile(r"[，,。！!？?；;\s]+|顺便问下|顺便问一下|顺便|另外|还有就是|还有|对了")
+# clause breaks: punctuation, spaces, 顺便/另外/对了, and 还有 meaning "also" (not 还有没有, 还有货吗: "still have")
+_SEGMENT_BREAK = re.compile(
+    r"[，,。！!？?；;\s]+|顺便问下|顺便问一下|顺便|另外|还有就是|还有(?![没吗货库现么不嘛呢的几多啥])|对了"
+)
 NO_TOPIC = ("greeting_thanks", "other")  # labels that say nothing about what the customer needs
 CONTINUATIONS = ("那", "所以", "然后", "可是", "但是")
 CONTINUATION_WEIGHT = 0.5
@@ -202,25 +205,29 @@ def segment_topics(index: ServingIndex, text: str, thresholds: ClassifierSetting
     return topics
 
 
-def leading_request(primary: IntentResult, topics: list[ClauseTopic], pleased: bool) -> ClauseTopic | None:
+def leading_request(
+    primary: IntentResult, topics: list[ClauseTopic], pleased: bool, first_request_below: float
+) -> ClauseTopic | None:
     """The clause whose topic leads the turn instead of the whole turn's reading: the first request when the turn
-    reads as a greeting (…谢谢啦) or as a later request ("发货没 发票也记得开"); in a pleased turn, the question
-    after the praise (师傅装得很专业 顺便问下滤网多久洗一次: the praise asks for nothing)."""
+    reads as a greeting (…谢谢啦) or, less surely than ``first_request_below``, as a later request ("发货没 发票也
+    记得开"); in a pleased turn, the question after the praise (师傅装得很专业 顺便问下滤网多久洗一次: the praise
+    asks for nothing)."""
     question = next((t for t in topics if t.asks), None) if pleased else None
     if question is not None:
         return question if question.label != primary.id else None
     distinct = list(dict.fromkeys(t.label for t in topics))
-    if topics and (primary.id in NO_TOPIC or (len(distinct) > 1 and primary.id in distinct[1:])):
+    later = len(distinct) > 1 and primary.id in distinct[1:] and primary.confidence < first_request_below
+    if topics and (primary.id in NO_TOPIC or later):
         return topics[0]
     return None
 
 
 def requests(
-    index: ServingIndex, primary: IntentResult, topics: list[ClauseTopic], pleased: bool
+    index: ServingIndex, primary: IntentResult, topics: list[ClauseTopic], pleased: bool, first_request_below: float
 ) -> tuple[IntentResult, tuple[IntentResult, ...]]:
     """The primary intent (the leading clause's topic, or the whole turn's reading) and the further requests the
     clauses make."""
-    leading = leading_request(primary, topics, pleased)
+    leading = leading_request(primary, topics, pleased, first_request_below)
     if leading is not None:
         label = leading.label
         alternatives = ((primary.id, primary.confidence), *primary.alternatives)
@@ -351,8 +358,9 @@ def classify(index: ServingIndex, thresholds: ClassifierSettings, embed: Embed, 
     topics = segment_topics(index, text, thresholds)
     if index.denies_complaint(text):
         topics = [t for t in topics if t.label != "complaint_service"]
+    pleased = emotion.id == "positive"
     intent, secondary = requests(
-        index, intent_result(index, probabilities, thresholds), topics, emotion.id == "positive"
+        index, intent_result(index, probabilities, thresholds), topics, pleased, thresholds.first_request_below
     )
     intent = before_buying_is_inquiry(index, praise_is_thanks(index, intent, emotion), text)
     intent = merchant_side_is_other(index, intent, text)

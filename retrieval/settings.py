@@ -34,8 +34,8 @@ class RankingWeights(BaseModel):
 
 class ClassifierSettings(BaseModel):
     """Thresholds applied on top of the calibrated classifiers. ``other_below``, ``angry_at``, the traffic
-    share of angry messages, ``prior_strength`` and ``segment_min`` were chosen by ``python -m eval tune`` on
-    the tuning split only (eval/data/tune; see the README, "Choosing thresholds")."""
+    share of angry messages, ``prior_strength``, ``segment_min`` and ``first_request_below`` were chosen by
+    ``python -m eval tune`` on the tuning split only (eval/data/tune; see the README, "Choosing thresholds")."""
 
     other_below: float = Field(0.15, description="below this top-intent confidence the intent is `other`")
     angry_at: float = Field(0.3, description="emotion is `angry` when its probability reaches this")
@@ -57,6 +57,9 @@ class ClassifierSettings(BaseModel):
     )
     segment_min: float = Field(
         0.7, ge=0, le=1, description="a clause's own topic counts as a further request from this confidence"
+    )
+    first_request_below: float = Field(
+        1.0, ge=0, le=1, description="a turn's first request leads when the whole turn reads as a later one less surely"
     )
     high_value_yuan: float = Field(
         500.0, gt=0, description="an order worth this much (元) makes a refund dispute high-value (escalation.yaml)"

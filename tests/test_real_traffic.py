@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from retrieval.classify import segments
 from retrieval.types import MessageInput, Turn
 
 
@@ -56,6 +57,18 @@ def test_two_requests_in_one_turn_are_both_returned(assistant):
     suggested = assistant.suggest(MessageInput("快递到哪了 顺便问下能开发票吗"))
     assert [g.intent.id for g in suggested.groups] == ["logistics_tracking", "invoice"]
     assert all(s.intent == "invoice" for s in suggested.groups[1].suggestions) and suggested.groups[1].suggestions
+
+
+@pytest.mark.parametrize(
+    ("message", "clauses"),
+    [
+        ("发货了吗 还有发票记得开", ["发货了吗", "发票记得开"]),  # 还有: "also"
+        ("黑色L码还有没有 170穿L行吗", ["黑色L码还有没有", "170穿L行吗"]),  # 还有没有: "still have"
+        ("这款还有货吗", ["这款还有货吗"]),
+    ],
+)
+def test_a_turn_splits_into_requests_at_also_not_at_still(message, clauses):
+    assert segments(message) == clauses
 
 
 @pytest.mark.parametrize("follow_up", ["是的", "好吧", "那怎么办", "[订单x]", "？？？", "不行"])
