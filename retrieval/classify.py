@@ -153,16 +153,6 @@ def with_entry_evidence(
     return combined / combined.sum()
 
 
-def without_denied_complaint(index: ServingIndex, probabilities: np.ndarray, text: str) -> np.ndarray:
-    """Intent probabilities without the service complaint the customer denies (我不会投诉的 就问下券为啥没抵扣)."""
-    labels = index.intent_model.labels
-    if "complaint_service" not in labels or not index.denies_complaint(text):
-        return probabilities
-    kept = probabilities.copy()
-    kept[labels.index("complaint_service")] = 0.0
-    return kept / max(float(kept.sum()), 1e-9)
-
-
 def intent_result(index: ServingIndex, probabilities: np.ndarray, thresholds: ClassifierSettings) -> IntentResult:
     labels = index.intent_model.labels
     order = np.argsort(-probabilities)
@@ -203,6 +193,19 @@ def segment_topics(index: ServingIndex, text: str, thresholds: ClassifierSetting
         if labels[best] not in NO_TOPIC and row[best] >= thresholds.segment_min:
             topics.append(ClauseTopic(labels[best], float(row[best]), any(c.question for c in clauses(part))))
     return topics
+
+
+def without_denied_complaint(
+    index: ServingIndex, text: str, probabilities: np.ndarray, topics: list[ClauseTopic]
+) -> tuple[np.ndarray, list[ClauseTopic]]:
+    """Intent probabilities and clause topics without the service complaint the customer denies making (我不会投诉的
+    就问下券为啥没抵扣; 不是说你们客服不好 就是退款没到)."""
+    labels = index.intent_model.labels
+    if "complaint_service" not in labels or not index.denies_complaint(text):
+        return probabilities, topics
+    kept = probabilities.copy()
+    kept[labels.index("complaint_service")] = 0.0
+    return kept / max(float(kept.sum()), 1e-9), [t for t in topics if t.label != "complaint_service"]
 
 
 def leading_request(
@@ -353,11 +356,9 @@ def classify(index: ServingIndex, thresholds: ClassifierSettings, embed: Embed, 
     topic = read_topic(index, thresholds, embed, message, vector, request.history)
     entry_log_p = index.entry_log_probabilities(topic.search_vector)
     probabilities = with_entry_evidence(index, topic.probabilities, entry_log_p, thresholds.entry_intent_weight)
-    probabilities = without_denied_complaint(index, probabilities, text)
     emotion = emotion_result(index, message, vector, thresholds)
     topics = segment_topics(index, text, thresholds)
-    if index.denies_complaint(text):
-        topics = [t for t in topics if t.label != "complaint_service"]
+    probabilities, topics = without_denied_complaint(index, text, probabilities, topics)
     pleased = emotion.id == "positive"
     intent, secondary = requests(
         index, intent_result(index, probabilities, thresholds), topics, pleased, thresholds.first_request_below
