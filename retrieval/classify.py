@@ -174,11 +174,16 @@ def segments(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class ClauseTopic:
-    """A clause's topic, how sure the n-gram model is of it, and whether the clause asks (滤网多久洗) or states."""
+    """A clause, its topic and how sure the n-gram model is of it."""
 
+    text: str
     label: str
     confidence: float
-    asks: bool
+
+    @property
+    def asks(self) -> bool:
+        """Whether the clause asks (滤网多久洗) or states; read only for pleased turns."""
+        return any(c.question for c in clauses(self.text))
 
 
 def segment_topics(index: ServingIndex, text: str, thresholds: ClassifierSettings) -> list[ClauseTopic]:
@@ -191,7 +196,7 @@ def segment_topics(index: ServingIndex, text: str, thresholds: ClassifierSetting
     for part, row in zip(parts, index.intent_model.lexical_proba(parts), strict=True):
         best = int(row.argmax())
         if labels[best] not in NO_TOPIC and row[best] >= thresholds.segment_min:
-            topics.append(ClauseTopic(labels[best], float(row[best]), any(c.question for c in clauses(part))))
+            topics.append(ClauseTopic(part, labels[best], float(row[best])))
     return topics
 
 
@@ -317,10 +322,11 @@ def emotion_result(
     return EmotionResult(prediction.label, round(prediction.confidence, 4), emotion_intensity(prediction, message))
 
 
-def own_topic(index: ServingIndex, message: NormalizedMessage, vector: np.ndarray, embed: Embed) -> np.ndarray:
-    """The message's intent probabilities, read without mentions that say nothing about the topic (a 12315 or
-    曝光 threat escalates; "不给退我就曝光你们" is still about a return)."""
-    topical = index.without_topic_neutral(message.text)
+def own_topic(
+    index: ServingIndex, message: NormalizedMessage, vector: np.ndarray, embed: Embed, topical: str
+) -> np.ndarray:
+    """The message's intent probabilities, read from ``topical``: the message without mentions that say nothing
+    about the topic (a 12315 or 曝光 threat escalates; "不给退我就曝光你们" is still about a return)."""
     if topical == message.text or len(compact(topical)) < MIN_TOPIC_CHARS:
         return intent_probabilities(index, message, vector)
     stripped = replace(message, text=topical)
@@ -337,10 +343,11 @@ def read_topic(
 ) -> TopicEstimate:
     """Intent probabilities and search vector of the turn in its conversation."""
     context = conversation(index, context_turns(history, thresholds.history_turns), embed)
-    p_message = own_topic(index, message, vector, embed)
+    topical = index.without_topic_neutral(message.text)
+    p_message = own_topic(index, message, vector, embed, topical)
     weight = follow_up_weight(index, message.text, float(p_message.max()))
     top = index.intent_model.labels[int(p_message.argmax())]
-    if weight is None and top in THREAT_READINGS and index.without_topic_neutral(message.text) != message.text:
+    if weight is None and top in THREAT_READINGS and topical != message.text:  # a threat: its words were left out
         weight = max(history_weight(float(p_message.max())), THREAT_WEIGHT)
     if weight is None and len(compact(message.text)) <= SHORT_TURN_CHARS and top not in NO_TOPIC:
         weight = max(history_weight(float(p_message.max())), SHORT_TURN_WEIGHT)  # 拆了, 左边: answers to the agent
