@@ -8,7 +8,7 @@ WORKERS ?= 1
 MODEL_DIR ?= var/models/multilingual-e5-small
 export HUASHU_MODEL_DIR ?= $(abspath $(MODEL_DIR))
 
-.PHONY: run test test-slow test-e2e lint index model eval bench clean
+.PHONY: run test test-slow test-e2e screenshots lint index model eval bench clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test-slow: $(VENV)/.installed-dev model
 
 test-e2e: $(VENV)/.installed-dev model
 	$(PY) -m pytest tests/e2e
+
+# The browser tests, keeping their screenshots for the README.
+screenshots: $(VENV)/.installed-dev model
+	HUASHU_E2E_SCREENSHOTS=$(abspath docs/screenshots) $(PY) -m pytest tests/e2e
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

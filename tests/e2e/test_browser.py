@@ -5,8 +5,8 @@ suggested), an approver reads live beside proposed in the queue and approves, an
 text; an approver retires a script, seeing what stops being suggested, and undoes it; an agent works the
 console (pending and error states, inline variable filling, keyboard pick, escalation kept until handled) and
 corrects an intent and an emotion, which reach the trainers' queue and, accepted by an approver, the library
-and its index. Every page is scanned for untranslated codes; screenshots for the README, at 1366×768 and
-800 px, land in docs/screenshots/.
+and its index. Every page is scanned for untranslated codes and rendered at 1366×768 and 800 px; with
+HUASHU_E2E_SCREENSHOTS set to a folder (`make screenshots`: docs/screenshots/), the README's screenshots land there.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from tests.conftest import LIBRARY, REPOSITORY
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = REPOSITORY / "docs" / "screenshots"
+SCREENSHOTS = os.environ.get("HUASHU_E2E_SCREENSHOTS")  # a folder to write them to; unset, none are kept
 KEYS = {"trainer": "e2e-trainer-key", "approver": "e2e-approver-key", "agent": "e2e-agent-key"}
 SCRIPT = "logistics_tracking.not_updated"
 RETIRED = "greeting_thanks.bye"
@@ -140,12 +140,16 @@ def _assert_translated(page) -> None:
 
 
 def _shoot(page, name: str) -> None:
-    """Screenshots at 1366×768 and at 800 px wide (the narrow one ``NAME-800.png``), each scanned first."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    """The page rendered at 1366×768 and at 800 px wide, each scanned first; kept as ``NAME.png`` and
+    ``NAME-800.png`` in ``SCREENSHOTS`` when it is set, so a test run leaves the repository's files alone."""
+    folder = Path(SCREENSHOTS) if SCREENSHOTS else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
     for size, suffix in ((WIDE, ""), (NARROW, "-800")):
         page.set_viewport_size(size)
         _assert_translated(page)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}{suffix}.png"), full_page=False)
+        path = None if folder is None else str(folder / f"{name}{suffix}.png")
+        page.screenshot(path=path, full_page=False)
     page.set_viewport_size(WIDE)
 
 
