@@ -278,6 +278,16 @@ def merchant_side_is_other(index: ServingIndex, intent: IntentResult, text: str)
     return relabelled(index, intent, "other", intent.confidence)
 
 
+def closing_is_thanks(index: ServingIndex, intent: IntentResult, text: str, history: Sequence[Turn]) -> IntentResult:
+    """没了 in reply to the agent's 还有其他可以帮您的吗 ends the conversation: thanks, whatever the words mean
+    elsewhere (没了: sold out) and whatever the conversation was about."""
+    if intent.id == "greeting_thanks" or not history or history[-1].role != "agent":
+        return intent
+    if not index.asks_anything_else(history[-1].text) or not index.is_closing(_SEGMENT_BREAK.split(text)):
+        return intent
+    return relabelled(index, intent, "greeting_thanks", intent.confidence)
+
+
 def shift_to_traffic(prediction: Prediction, thresholds: ClassifierSettings) -> Prediction:
     """Correct for label shift: training emotions are balanced, live traffic is mostly neutral."""
     share = thresholds.emotion_traffic_share
@@ -372,6 +382,7 @@ def classify(index: ServingIndex, thresholds: ClassifierSettings, embed: Embed, 
     )
     intent = before_buying_is_inquiry(index, praise_is_thanks(index, intent, emotion), text)
     intent = merchant_side_is_other(index, intent, text)
+    intent = closing_is_thanks(index, intent, text, request.history)
     # the turn as typed (繁→简, spelled-out characters joined): normalising drops pasted order cards
     # (订单金额:1299.00); agents' turns too
     typed = join_spelled_out(canonical(request.message))

@@ -117,6 +117,9 @@ class ServingIndex:
         self._complaint_denials = tuple(compact(p) for p in normalization.complaint_denials)
         self._disclaimers = tuple(compact(p) for p in normalization.disclaimers) + self._complaint_denials
         self._merchant_side = tuple(compact(p) for p in normalization.merchant_side)
+        self._anything_else = tuple(compact(p) for p in normalization.anything_else)
+        closings = sorted((compact(p) for p in normalization.closings), key=len, reverse=True)
+        self._closing = re.compile(f"(?:{'|'.join(map(re.escape, closings))})+" if closings else "(?!)")
         neutral = sorted((canonical(p) for p in normalization.topic_neutral), key=len, reverse=True)
         self._topic_neutral = re.compile("|".join(map(re.escape, neutral)) or "(?!)")
         scripts = [Script.model_validate(s) for s in entries["scripts"]]
@@ -171,6 +174,17 @@ class ServingIndex:
         """The writer is a merchant or a courier, not a buyer (我是商家, 我是快递员): normalization.yaml
         ``merchant_side``."""
         return _says(text, self._merchant_side)
+
+    def asks_anything_else(self, agent_turn: str) -> bool:
+        """The agent asks whether the customer needs anything else (还有其他可以帮您的吗): normalization.yaml
+        ``anything_else``."""
+        return _says(agent_turn, self._anything_else)
+
+    def is_closing(self, parts: list[str]) -> bool:
+        """Every part of a turn says there is nothing else (没了, 没了没了, 不用了 谢谢): normalization.yaml
+        ``closings``."""
+        said = [compact(part) for part in parts]
+        return any(said) and all(not part or self._closing.fullmatch(part) for part in said)
 
     def disclaims(self, text: str) -> bool:
         """The customer takes the heat out of their own words (开玩笑的, 我就问问, 不是投诉你们): normalization.yaml

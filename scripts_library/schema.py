@@ -214,6 +214,8 @@ class NormalizationFile(Strict):
     disclaimers: tuple[str, ...] = ()  # heat taken back or disclaimed (开玩笑的, 我就问问): the turn is not angry
     complaint_denials: tuple[str, ...] = ()  # 不是投诉你们: not angry, and no service complaint
     merchant_side: tuple[str, ...] = ()  # the writer is a merchant or courier (我是商家): the intent is other
+    anything_else: tuple[str, ...] = ()  # the agent asks if there is anything else (还有其他可以帮您的吗)
+    closings: tuple[str, ...] = ()  # replies to it that end the chat (没了, 不用了): the intent is thanks
 
     @field_validator("rewrites")
     @classmethod

@@ -103,6 +103,15 @@ def test_a_merchant_or_courier_writing_is_outside_the_buyers_topics(assistant):
     assert classify(assistant, "买家退货时填的服务单在哪里看").intent.id == "return_exchange"
 
 
+def test_nothing_else_in_reply_to_the_agents_closing_question_is_thanks(assistant):
+    asked = (Turn("customer", "空调什么时候来装"), Turn("agent", "亲 师傅明天上午上门 还有其他可以帮您的吗"))
+    assert classify(assistant, "没了", asked).intent.id == "greeting_thanks"
+    assert classify(assistant, "没了没了 谢谢", asked).intent.id == "greeting_thanks"
+    assert classify(assistant, "没了 发票还没开呢", asked).intent.id == "invoice"  # something else after all
+    stock = (Turn("customer", "黑色的L码还有吗"), Turn("agent", "亲 我帮您查一下库存哦"))
+    assert classify(assistant, "没了？", stock).intent.id == "stock_restock"  # sold out?
+
+
 def test_relief_that_the_goods_are_genuine_is_thanks_not_a_claim(assistant):
     assert classify(assistant, "防伪码扫过了 显示是正品 这下安心了 谢谢亲").intent.id == "greeting_thanks"
     assert classify(assistant, "防伪码扫了显示查无此码 你们卖假货").intent.id == "counterfeit_claim"
