@@ -31,7 +31,10 @@ _CUES: tuple[re.Pattern[str], ...] = tuple(
         # threats; not a lawyer who buys (我是律师, 律师事务所), an alarm (报警器) or a camera's exposure (曝光补偿)
         _NOT_DENIED
         + r"(?:差评|投诉|12315|曝光(?!补偿|过度|不足)|举报|(?<!我是)律师(?!事务所|朋友)|起诉|报警(?!器)|消协|工商)",
-        _NOT_DENIED + r"(?:垃圾|骗子|破|坑|有病|滚|妈的|tm|tmd|靠|气死|恶心|无良|黑店)|😡|🤬|💢",  # insults, rage
+        # insults, rage; not 滚 in 滚筒 (a washing drum) or 滚动
+        _NOT_DENIED
+        + r"(?:垃圾|骗子|骗人|破|坑|有病|滚(?!筒|动|轮|珠|烫)|妈的|tm|tmd|靠|气死|恶心|无良|黑店"
+        + r"|智障|脑残|弱智|搞毛|什么玩意)|😡|🤬|💢|😠",
         r"急|快点|尽快|赶紧|催|马上|还要多久|怎么还|等不及|赶时间|在吗在吗",  # urgency
         r"唉|哎|失望|算了|好吧|呵呵|无语|就这|行吧|不如|说好的|郁闷|心累|😞|😔|🙄",  # resignation, sarcasm
         r"谢谢|感谢|好评|棒|赞|满意|辛苦|喜欢|不错|给力|蟹蟹|xiexie|👍|❤|😊|🌹|😄",  # thanks, praise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 
 import numpy as np
+import pytest
 
 from retrieval.classifier import HybridClassifier, cue_features, dense_features
 from scripts_library.text import normalize
@@ -53,6 +54,14 @@ def test_cue_features_count_mood_signals_and_are_appended_for_emotion_models():
     messages = [normalize("好的"), normalize("气死了")]
     assert dense_features(vectors, messages, use_cues=True).shape == (2, 4 + len(angry))
     assert dense_features(vectors, messages, use_cues=False).shape == (2, 4)
+
+
+@pytest.mark.parametrize(
+    ("message", "insult"),
+    [("怎么还不发搞毛啊😠", True), ("说好的返券呢 骗人", True), ("客服是智障吗", True), ("滚筒脱水跳得厉害", False)],
+)
+def test_insults_and_rage_are_cues_but_a_washing_drum_is_not(message, insult):
+    assert (cue_features(normalize(message))[1] > 0) == insult
 
 
 def test_the_serving_path_reproduces_scikit_learn_exactly():
