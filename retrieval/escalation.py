@@ -41,6 +41,7 @@ _PRE_NEGATORS = (
     "有人说",
 )
 _POST_NEGATORS = ("不搞", "不会", "算了", "就算了", "没必要", "不至于", "不考虑", "太冲动", "冲动了", "开玩笑")
+_TAKEN_BACK = ("不至于", "没必要", "开玩笑")  # a clause taking back the one before it: 报警？不至于
 _NEGATING_CHARS = frozenset("不没别")
 _QUESTION_ENDINGS = ("吗", "么", "呢")
 _QUESTION_WORDS = (  # a clause that asks — or requests, as 想约个师傅 does
@@ -106,9 +107,22 @@ def clauses(message: str) -> list[Clause]:
             asked = piece.endswith(("?", "？")) or text.endswith(_QUESTION_ENDINGS)
             hedged = any(hedge in text for hedge in _HEDGES)
             found.append(Clause(text, asked or hedged or any(word in text for word in _QUESTION_WORDS), hedged))
+    found = _with_takebacks(found)
     if any(hedge in c.text for c in found for hedge in _TURN_HEDGES):
         return [Clause(c.text, True, True) for c in found]
     return found
+
+
+def _with_takebacks(found: list[Clause]) -> list[Clause]:
+    """A clause taking back the one before it (报警？不至于; 12315？没必要) joins it: the mention reads negated."""
+    joined: list[Clause] = []
+    for clause in found:
+        if joined and clause.text.startswith(_TAKEN_BACK):
+            before = joined.pop()
+            asked, hedged = before.question or clause.question, before.hedged or clause.hedged
+            clause = Clause(before.text + clause.text, asked, hedged)
+        joined.append(clause)
+    return joined
 
 
 def asks_yes_or_no(clause: Clause) -> bool:

@@ -134,6 +134,9 @@ CASES = [
     ("这个是二手的还是全新的", ["product_inquiry"], "neutral", None, None),
     ("打售后电话说两句就给我挂了", ["complaint_service"], "angry", None, "品控组"),
     ("我老婆说要去消协 我觉得没必要", ["return_exchange"], "neutral", None, None),
+    ("12315？没必要 就是想快点收到货", ["logistics_tracking"], "anxious", None, None),  # taken back in the next clause
+    ("起诉？不至于 东西换个新的就行", ["quality_issue"], "dissatisfied", None, None),
+    ("12315？我现在就打", ["refund_progress"], "angry", None, "客服主管"),
     ("全额退款到账了 谢谢", ["refund_progress"], "positive", None, None),
     # habitual refunds, a rights "studio", a serial number activated before, a stock reply, an address by a bureau
     ("每次都是收到货就申请仅退款 这次也一样", ["refund_progress"], "neutral", None, "风控组"),
