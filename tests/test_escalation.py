@@ -137,6 +137,8 @@ CASES = [
     ("12315？没必要 就是想快点收到货", ["logistics_tracking"], "anxious", None, None),  # taken back in the next clause
     ("起诉？不至于 东西换个新的就行", ["quality_issue"], "dissatisfied", None, None),
     ("12315？我现在就打", ["refund_progress"], "angry", None, "客服主管"),
+    ("闺蜜在你家买的口红说是假的 我这支没事吧", ["counterfeit_claim"], "anxious", None, None),  # hearsay
+    ("我在你家买的口红是假的", ["counterfeit_claim"], "dissatisfied", None, "品控组"),
     ("全额退款到账了 谢谢", ["refund_progress"], "positive", None, None),
     # habitual refunds, a rights "studio", a serial number activated before, a stock reply, an address by a bureau
     ("每次都是收到货就申请仅退款 这次也一样", ["refund_progress"], "neutral", None, "风控组"),
