@@ -283,7 +283,7 @@ def closing_is_thanks(index: ServingIndex, intent: IntentResult, text: str, hist
     elsewhere (没了: sold out) and whatever the conversation was about."""
     if intent.id == "greeting_thanks" or not history or history[-1].role != "agent":
         return intent
-    if not index.asks_anything_else(history[-1].text) or not index.is_closing(_SEGMENT_BREAK.split(text)):
+    if not index.asks_anything_else(history[-1].text) or not index.is_closing(text):
         return intent
     return relabelled(index, intent, "greeting_thanks", intent.confidence)
 

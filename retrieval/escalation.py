@@ -71,8 +71,8 @@ _QUESTION_WORDS = (  # a clause that asks — or requests, as 想约个师傅 do
 )
 # a supposition or a second-hand report is no claim: 如果收到的是假的; 朋友说可能是假的; 全额退款的话…
 _HEDGES = ("如果", "万一", "假如", "要是", "的话", "可能是", "朋友说", "听说", "问一下", "担心", "怕是")
-# said anywhere, these make the whole turn a question: 假一赔十怎么申请 我就问问
 _REPORTED = re.compile(r"(朋友|同事|别人|有人|网上|闺蜜|室友|邻居).{0,10}说")  # 朋友买了你们家的说是假的: hearsay
+# said anywhere, these make the whole turn a question: 假一赔十怎么申请 我就问问
 _TURN_HEDGES = ("就问问", "就是问问", "只是问问", "随便问问", "问问而已", "没别的意思")
 _PRAISED = ("好", "很好", "挺好", "超好", "真好", "不错", "还行", "还可以", "没得说")  # 客服态度挺好的 ends praising
 _BEFORE_CHARS, _AFTER_CHARS = 6, 7  # how far a negating word reaches: 我又不是要去12315; 12315 我觉得没必要

@@ -180,11 +180,9 @@ class ServingIndex:
         ``anything_else``."""
         return _says(agent_turn, self._anything_else)
 
-    def is_closing(self, parts: list[str]) -> bool:
-        """Every part of a turn says there is nothing else (没了, 没了没了, 不用了 谢谢): normalization.yaml
-        ``closings``."""
-        said = [compact(part) for part in parts]
-        return any(said) and all(not part or self._closing.fullmatch(part) for part in said)
+    def is_closing(self, text: str) -> bool:
+        """The turn only says there is nothing else (没了, 没了没了, 不用了 谢谢): normalization.yaml ``closings``."""
+        return self._closing.fullmatch(compact(text)) is not None
 
     def disclaims(self, text: str) -> bool:
         """The customer takes the heat out of their own words (开玩笑的, 我就问问, 不是投诉你们): normalization.yaml
