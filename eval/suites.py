@@ -31,13 +31,23 @@ class SuiteResult:
     plots: dict[str, str] = field(default_factory=dict)  # title → data: URI (PNG)
 
 
-def _labelled(path: str, source: str = "jsonl") -> list[Labelled]:
-    """Labelled messages: our JSONL files, or (``source: ecd``) our labels of the real ECD chat turns."""
-    rows = read_ecd_labelled(Path(path)) if source == "ecd" else read_jsonl(Path(path))
-    return [Labelled.from_row(row) for row in rows]
+def _labelled(data: str | list[str], source: str = "jsonl") -> list[Labelled]:
+    """Labelled messages: our JSONL files, or (``source: ecd``) our labels of the real ECD chat turns.
+
+    ``data`` is one file or several pooled into one set (two blind samples scored as one).
+    """
+    paths = [Path(data)] if isinstance(data, str) else [Path(p) for p in data]
+    read = read_ecd_labelled if source == "ecd" else read_jsonl
+    items = [Labelled.from_row(row) for path in paths for row in read(path)]
+    ids = [item.id for item in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"pooled sets {data} share message ids: give each set its own id prefix")
+    return items
 
 
-def classification(assistant: Assistant, data: str, source: str = "jsonl", quiet: bool = False) -> SuiteResult:
+def classification(
+    assistant: Assistant, data: str | list[str], source: str = "jsonl", quiet: bool = False
+) -> SuiteResult:
     items = _labelled(data, source)
     predictions = predict_all(assistant, tqdm(items, desc="classify", disable=quiet))
     m = classification_metrics(predictions)

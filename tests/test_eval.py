@@ -48,6 +48,12 @@ def test_gate_fails_below_a_floor():
             "escalation": {"recall": 0.9, "precision": 0.9},
         },
     }
+    metrics["blind2"] = {
+        "intent": {"accuracy": 0.95},
+        "emotion": {"macro_f1": 0.85, "per_class": {"angry": {"recall": 0.95}}, "angry_precision": 0.8},
+        "escalation": {"recall": 0.9, "precision": 0.95},
+    }
+    metrics["blind2"]["emotion"]["neutral_as_angry"] = 0.01
     metrics["blind"]["emotion"]["neutral_as_angry"] = 0.2
     failures = check_gate(metrics, gate)
     assert [f.split(" = ")[0] for f in failures] == [

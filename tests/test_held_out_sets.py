@@ -1,0 +1,39 @@
+"""The independent labelled sets (tuning split, both blind samples) stay valid, and pooling them is safe."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eval.suites import _labelled
+from scripts_library.loader import load_library
+from scripts_library.vocabulary import EMOTIONS
+from tests.conftest import LIBRARY
+
+DATA = Path(__file__).parents[1] / "eval" / "data"
+TEAMS = {"风控组", "客服主管", "品控组", "售后主管", "品牌服务"}
+HELD_OUT = {"tune": (DATA / "tune/messages.jsonl", 2000), "blind": (DATA / "blind/messages.jsonl", 500)}
+HELD_OUT["blind2"] = (DATA / "blind2/messages.jsonl", 550)
+
+
+@pytest.mark.parametrize("name", sorted(HELD_OUT))
+def test_held_out_set_is_large_and_labelled_with_known_ids(name):
+    path, size = HELD_OUT[name]
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    intents = set(load_library(LIBRARY).intent_ids)
+    assert len(rows) >= size and len({r["id"] for r in rows}) == len(rows)
+    assert {r["intent"] for r in rows} <= intents and {r["emotion"] for r in rows} <= set(EMOTIONS)
+    assert all(set(r.get("intents") or []) <= intents for r in rows)
+    assert all((r["escalation_team"] in TEAMS) if r["escalate"] is True else r["escalation_team"] is None for r in rows)
+
+
+def test_blind_samples_pool_into_one_set():
+    paths = [str(HELD_OUT["blind"][0]), str(HELD_OUT["blind2"][0])]
+    pooled = _labelled(paths)
+    assert len(pooled) == sum(len(_labelled(p)) for p in paths)
+
+
+def test_pooling_a_set_with_itself_is_refused():
+    path = str(HELD_OUT["blind"][0])
+    with pytest.raises(ValueError, match="share message ids"):
+        _labelled([path, path])
