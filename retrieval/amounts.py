@@ -41,6 +41,10 @@ _AFTER_NAME = re.compile(
     r"(?<=[\u4e00-\u9fff])(?<!身高|体重|尺码|鞋码|码数|腰围|胸围|型号|编号|单号|房号|房间|温度)(?<![楼室号第高重宽长])"
     r"\s?(?!123[14]5)(\d{3,5})(?![\d.a-zA-Z%]|\s*[a-zA-Z年月日号次个件台款毫斤克米升转瓦单人分秒度室楼层])"
 )
+_DIFFERENCE = re.compile(  # 差价1000, 差了300, 降了七百, 便宜了200多 (not 差评, 差不多)
+    rf"(?:差价|差了?|降(?:了|价了?)?|便宜了?)\s*(?:({_DIGITS})|([一二两三四五六七八九十][{_NUMERAL}]*))\s*(万|千|k|w)?",
+    re.IGNORECASE,
+)
 _UNIT = {"万": 10_000, "w": 10_000, "千": 1_000, "k": 1_000, "百": 100}
 CONTEXT_KEYS = ("order_amount", "refund_amount", "amount", "price", "total")
 SMALLEST_SPOKEN = 10  # 一块, 两块 are pieces more often than 元
@@ -81,6 +85,27 @@ def amounts_in(text: str) -> list[float]:
     found += [_number(m.group(1), None) for m in _LABELLED.finditer(text)]
     found += [_number(m.group(1), None) for m in _AFTER_NAME.finditer(text)]
     return list(dict.fromkeys(found))  # one amount read two ways counts once
+
+
+def price_difference(text: str) -> float | None:
+    """The gap a price-protection claim is about: stated (差价1000, 降了七百, 便宜了200多) or between the two
+    prices of the item the turn gives (买的时候3899 现在3199 → 700); None when the turn says neither."""
+    stated = [
+        _number(digits, unit) if digits else float(chinese_number(spoken) or 0)
+        for digits, spoken, unit in _DIFFERENCE.findall(text)
+    ]
+    if stated:
+        return max(stated)
+    prices = amounts_in(text)  # two prices of one item, not a price and a refund (2499的洗衣机 只保了15块)
+    return max(prices) - min(prices) if len(prices) == 2 and min(prices) >= max(prices) / 2 else None
+
+
+def amount_at_stake(texts: list[str], context: Mapping[str, object], intents: list[str]) -> float | None:
+    """The money a dispute is about: in a price-protection claim (primary intent) the difference the turn
+    states, since that is the refund asked for; otherwise the order's value."""
+    if intents[:1] == ["price_protection"] and (difference := price_difference(texts[0])) is not None:
+        return difference
+    return order_amount(texts, context)
 
 
 def order_amount(texts: list[str], context: Mapping[str, object]) -> float | None:

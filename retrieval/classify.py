@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from retrieval.amounts import order_amount
+from retrieval.amounts import amount_at_stake
 from retrieval.classifier import Prediction, dense_features
 from retrieval.escalation import Situation, clauses
 from retrieval.serving import ServingIndex
@@ -386,8 +386,9 @@ def classify(index: ServingIndex, thresholds: ClassifierSettings, embed: Embed, 
     # the turn as typed (繁→简, spelled-out characters joined): normalising drops pasted order cards
     # (订单金额:1299.00); agents' turns too
     typed = join_spelled_out(canonical(request.message))
-    amount = order_amount([typed, *(turn.text for turn in request.history)], request.context)
-    situation = Situation([intent.id, *(i.id for i in secondary)], emotion.id, amount, thresholds.high_value_yuan)
+    intents = [intent.id, *(i.id for i in secondary)]
+    amount = amount_at_stake([typed, *(turn.text for turn in request.history)], request.context, intents)
+    situation = Situation(intents, emotion.id, amount, thresholds.high_value_yuan)
     labels = index.intent_model.labels
     classification = Classification(
         intent,

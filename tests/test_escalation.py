@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.amounts import amounts_in, order_amount
+from retrieval.amounts import amount_at_stake, amounts_in, order_amount, price_difference
 from retrieval.escalation import EscalationPolicy, Situation, clauses, negated
 from scripts_library.loader import load_library
 from scripts_library.text import normalize
@@ -198,13 +198,19 @@ CASES = [
     ("假一赔十怎么申请 我就问问 别激动", ["counterfeit_claim"], "angry", None, None),
     # a token refund agreed on a costly order
     ("七千多的瓷砖 就同意退200", ["quality_issue"], "dissatisfied", None, "售后主管"),
+    # a price-protection dispute is about the gap, not the order's value; an agent who leaves the customer waiting
+    ("4299买的 今天3499 差了八百 必须给我补", ["price_protection"], "dissatisfied", None, "售后主管"),
+    ("下单2680 现在1980 不给保价就别怪我闹", ["price_protection"], "angry", None, "售后主管"),
+    ("1599的吸尘器 降了200 必须给我补", ["price_protection"], "dissatisfied", None, None),
+    ("1599的吸尘器 降了200 必须给我补", ["price_protection"], "dissatisfied", 1599.0, None),
+    ("刚才那个客服把我晾那半小时了", ["complaint_service"], "dissatisfied", None, "品控组"),
 ]
 
 
 @pytest.mark.parametrize(("message", "intents", "emotion", "context_amount", "team"), CASES)
 def test_each_rule_fires_where_it_should_and_nowhere_else(policy, message, intents, emotion, context_amount, team):
     context = {"order_amount": context_amount} if context_amount is not None else {}
-    situation = Situation(intents, emotion, order_amount([message], context), high_value_yuan=500.0)
+    situation = Situation(intents, emotion, amount_at_stake([message], context, intents), high_value_yuan=500.0)
     decision = policy.decide(message, situation)
     assert (decision.team if decision.required else None) == team
 
@@ -282,6 +288,28 @@ def test_clauses_know_a_question_from_a_claim():
 )
 def test_amounts_are_read_from_how_customers_write_them(text, amounts):
     assert amounts_in(text) == amounts
+
+
+@pytest.mark.parametrize(
+    ("text", "gap"),
+    [
+        ("差价1000 必须补", 1000.0),
+        ("降了七百", 700.0),
+        ("便宜了200多", 200.0),
+        ("刚买就降100", 100.0),
+        ("买的时候3899 现在3199", 700.0),
+        ("2499的洗衣机 只保了15块", None),  # a price and a refund, not two prices
+        ("差评 差不多吧", None),
+    ],
+)
+def test_a_price_protection_claim_is_about_the_gap(text, gap):
+    assert price_difference(text) == gap
+
+
+def test_only_a_price_protection_claim_weighs_the_gap():
+    assert amount_at_stake(["3899买的 差700"], {}, ["price_protection"]) == 700
+    assert amount_at_stake(["3899买的 差700"], {}, ["return_exchange", "price_protection"]) == 3899
+    assert amount_at_stake(["降价了 能保价吗"], {"order_amount": 2999}, ["price_protection"]) == 2999
 
 
 def test_a_rough_value_counts_at_its_low_end():
