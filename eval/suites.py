@@ -31,7 +31,7 @@ class SuiteResult:
     plots: dict[str, str] = field(default_factory=dict)  # title → data: URI (PNG)
 
 
-def _labelled(data: str | list[str], source: str = "jsonl") -> list[Labelled]:
+def read_labelled(data: str | list[str], source: str = "jsonl") -> list[Labelled]:
     """Labelled messages: our JSONL files, or (``source: ecd``) our labels of the real ECD chat turns.
 
     ``data`` is one file or several pooled into one set (two blind samples scored as one).
@@ -48,7 +48,7 @@ def _labelled(data: str | list[str], source: str = "jsonl") -> list[Labelled]:
 def classification(
     assistant: Assistant, data: str | list[str], source: str = "jsonl", quiet: bool = False
 ) -> SuiteResult:
-    items = _labelled(data, source)
+    items = read_labelled(data, source)
     predictions = predict_all(assistant, tqdm(items, desc="classify", disable=quiet))
     m = classification_metrics(predictions)
     rows = [
@@ -101,7 +101,7 @@ def _compliance_audit(assistant: Assistant, library_dir: str) -> tuple[Complianc
 def suggestion(
     assistant: Assistant, data: str, gold: str, library: str = "scripts_library", quiet: bool = False
 ) -> SuiteResult:
-    items = {item.id: item for item in _labelled(data)}
+    items = {item.id: item for item in read_labelled(data)}
     checker, bad_entries = _compliance_audit(assistant, library)
     rows, bad_replies = [], 0
     for g in tqdm(read_jsonl(Path(gold)), desc="suggest", disable=quiet):
@@ -231,7 +231,7 @@ def emotion_public(assistant: Assistant, limit: int = 2000, quiet: bool = False)
 
 
 def latency(assistant: Assistant, data: str, messages: int = 200, quiet: bool = False) -> SuiteResult:
-    texts = [item.message for item in _labelled(data)][:messages]
+    texts = [item.message for item in read_labelled(data)][:messages]
 
     def timed(call: Callable[[str], object]) -> list[float]:
         out = []

@@ -203,6 +203,7 @@ CASES = [
     ("下单2680 现在1980 不给保价就别怪我闹", ["price_protection"], "angry", None, "售后主管"),
     ("1599的吸尘器 降了200 必须给我补", ["price_protection"], "dissatisfied", None, None),
     ("1599的吸尘器 降了200 必须给我补", ["price_protection"], "dissatisfied", 1599.0, None),
+    ("两千多的电视 遥控器坏了 必须给我补发一个", ["quality_issue"], "dissatisfied", None, None),
     ("刚才那个客服把我晾那半小时了", ["complaint_service"], "dissatisfied", None, "品控组"),
 ]
 

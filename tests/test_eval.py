@@ -26,7 +26,7 @@ def test_ci_gate_passes_and_report_embeds_its_plots(assistant, tmp_path):
     report = (result.path / "report.html").read_text(encoding="utf-8")
     parser = _Images()
     parser.feed(report)
-    assert len(parser.images) == 8  # 4 plots for each classified set
+    assert len(parser.images) == 12  # 4 plots for each classified set: dev and both blind samples
     assert all(src.startswith("data:image/png;base64,") for src in parser.images)
     assert (result.path / "metrics.json").is_file() and (result.path / "predictions.jsonl").stat().st_size > 0
     comparison = compare(result.path, result.path)
@@ -53,7 +53,7 @@ def test_gate_fails_below_a_floor():
         "emotion": {"macro_f1": 0.85, "per_class": {"angry": {"recall": 0.95}}, "angry_precision": 0.8},
         "escalation": {"recall": 0.9, "precision": 0.95},
     }
-    metrics["blind2"]["emotion"]["neutral_as_angry"] = 0.01
+    metrics["blind2"]["emotion"]["neutral_as_angry"] = 0.01  # within its ceiling: only the first set fails
     metrics["blind"]["emotion"]["neutral_as_angry"] = 0.2
     failures = check_gate(metrics, gate)
     assert [f.split(" = ")[0] for f in failures] == [

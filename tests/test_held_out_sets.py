@@ -5,15 +5,18 @@ from pathlib import Path
 
 import pytest
 
-from eval.suites import _labelled
+from eval.suites import read_labelled
 from scripts_library.loader import load_library
 from scripts_library.vocabulary import EMOTIONS
 from tests.conftest import LIBRARY
 
 DATA = Path(__file__).parents[1] / "eval" / "data"
 TEAMS = {"风控组", "客服主管", "品控组", "售后主管", "品牌服务"}
-HELD_OUT = {"tune": (DATA / "tune/messages.jsonl", 2000), "blind": (DATA / "blind/messages.jsonl", 500)}
-HELD_OUT["blind2"] = (DATA / "blind2/messages.jsonl", 550)
+HELD_OUT = {
+    "tune": (DATA / "tune/messages.jsonl", 3000),
+    "blind": (DATA / "blind/messages.jsonl", 500),
+    "blind2": (DATA / "blind2/messages.jsonl", 600),
+}
 
 
 @pytest.mark.parametrize("name", sorted(HELD_OUT))
@@ -29,11 +32,11 @@ def test_held_out_set_is_large_and_labelled_with_known_ids(name):
 
 def test_blind_samples_pool_into_one_set():
     paths = [str(HELD_OUT["blind"][0]), str(HELD_OUT["blind2"][0])]
-    pooled = _labelled(paths)
-    assert len(pooled) == sum(len(_labelled(p)) for p in paths)
+    pooled = read_labelled(paths)
+    assert len(pooled) == sum(len(read_labelled(p)) for p in paths)
 
 
 def test_pooling_a_set_with_itself_is_refused():
     path = str(HELD_OUT["blind"][0])
     with pytest.raises(ValueError, match="share message ids"):
-        _labelled([path, path])
+        read_labelled([path, path])
