@@ -154,7 +154,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from eval.tune import run
     from retrieval.pipeline import load_assistant
 
-    run(load_assistant(Settings()), args.data, RUNS_DIR)
+    run(load_assistant(Settings()), args.emotion_data, args.intent_data, RUNS_DIR)
     return 0
 
 
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run_a", type=Path)
     p.add_argument("run_b", type=Path)
     p.set_defaults(func=cmd_compare)
-    p = sub.add_parser("tune", help="choose classifier thresholds on the tuning split (eval/data/tune)")
+    p = sub.add_parser("tune", help="choose classifier thresholds on the tuning split and the boundary set")
     from eval.tune import add_arguments as tune_arguments
 
     tune_arguments(p)

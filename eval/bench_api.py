@@ -35,7 +35,12 @@ from eval.data_sources import REPOSITORY, ecd_contexts, read_jsonl
 from eval.server import Server
 from retrieval.encoder import configured_encoder
 
-LABELLED = ("eval/data/dev_messages.jsonl", "eval/data/tune/messages.jsonl", "eval/data/blind/messages.jsonl")
+LABELLED = (
+    "eval/data/dev_messages.jsonl",
+    "eval/data/tune/messages.jsonl",
+    "eval/data/boundaries/messages.jsonl",
+    "eval/data/blind/messages.jsonl",
+)
 RUNS_DIR = REPOSITORY / "eval" / "runs"
 
 

@@ -35,14 +35,15 @@ class RankingWeights(BaseModel):
 class ClassifierSettings(BaseModel):
     """Thresholds applied on top of the calibrated classifiers. ``other_below``, ``angry_at``, the traffic
     share of angry messages, ``prior_strength``, ``segment_min`` and ``first_request_below`` were chosen by
-    ``python -m eval tune`` on the tuning split only (eval/data/tune; see the README, "Choosing thresholds")."""
+    ``python -m eval tune``: the emotion knobs on the tuning split (eval/data/tune), the intent knobs on it and the
+    boundary set (eval/data/boundaries); never on a blind set (see the README, "Choosing thresholds")."""
 
     other_below: float = Field(0.15, description="below this top-intent confidence the intent is `other`")
-    angry_at: float = Field(0.3, description="emotion is `angry` when its probability reaches this")
+    angry_at: float = Field(0.5, description="emotion is `angry` when its probability reaches this")
     emotion_traffic_share: dict[str, float] = Field(
         default_factory=lambda: {
             "neutral": 0.45,
-            "angry": 0.10,
+            "angry": 0.14,
             "anxious": 0.15,
             "dissatisfied": 0.15,
             "positive": 0.11,
