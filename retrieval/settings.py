@@ -39,18 +39,18 @@ class ClassifierSettings(BaseModel):
     boundary set (eval/data/boundaries); never on a blind set (see the README, "Choosing thresholds")."""
 
     other_below: float = Field(0.15, description="below this top-intent confidence the intent is `other`")
-    angry_at: float = Field(0.5, description="emotion is `angry` when its probability reaches this")
+    angry_at: float = Field(0.4, description="emotion is `angry` when its probability reaches this")
     emotion_traffic_share: dict[str, float] = Field(
         default_factory=lambda: {
             "neutral": 0.45,
-            "angry": 0.14,
+            "angry": 0.10,
             "anxious": 0.15,
             "dissatisfied": 0.15,
             "positive": 0.11,
         },
         description="expected share of each emotion in live traffic (training data is balanced)",
     )
-    prior_strength: float = Field(1.0, ge=0, le=1, description="how far to shift emotions toward that share")
+    prior_strength: float = Field(0.5, ge=0, le=1, description="how far to shift emotions toward that share")
     alternative_min: float = Field(0.08, description="smallest confidence listed as an alternative intent")
     history_turns: int = Field(2, ge=0, le=6, description="customer turns of history used for context")
     entry_intent_weight: float = Field(
