@@ -1,4 +1,4 @@
-"""Choose classifier thresholds on the tuning split: ``python -m eval tune``.
+"""Choose classifier thresholds on the tuning split and the boundary set: ``python -m eval tune``.
 
 Two small grids, each searched exhaustively, never on the blind or real sets. The emotion knobs are chosen on
 ``eval/data/tune/messages.jsonl`` alone: the boundary set's emotion labels train the emotion model, so its
