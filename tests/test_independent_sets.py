@@ -12,7 +12,7 @@ from tests.conftest import LIBRARY
 
 DATA = Path(__file__).parents[1] / "eval" / "data"
 TEAMS = {"风控组", "客服主管", "品控组", "售后主管", "品牌服务"}
-HELD_OUT = {
+INDEPENDENT_SETS = {
     "tune": (DATA / "tune/messages.jsonl", 900),
     "boundaries": (DATA / "boundaries/messages.jsonl", 2300),
     "blind": (DATA / "blind/messages.jsonl", 500),
@@ -20,9 +20,9 @@ HELD_OUT = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(HELD_OUT))
-def test_held_out_set_is_large_and_labelled_with_known_ids(name):
-    path, size = HELD_OUT[name]
+@pytest.mark.parametrize("name", sorted(INDEPENDENT_SETS))
+def test_independent_set_is_large_and_labelled_with_known_ids(name):
+    path, size = INDEPENDENT_SETS[name]
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
     intents = set(load_library(LIBRARY).intent_ids)
     assert len(rows) >= size and len({r["id"] for r in rows}) == len(rows)
@@ -32,12 +32,12 @@ def test_held_out_set_is_large_and_labelled_with_known_ids(name):
 
 
 def test_blind_samples_pool_into_one_set():
-    paths = [str(HELD_OUT["blind"][0]), str(HELD_OUT["blind2"][0])]
+    paths = [str(INDEPENDENT_SETS["blind"][0]), str(INDEPENDENT_SETS["blind2"][0])]
     pooled = read_labelled(paths)
     assert len(pooled) == sum(len(read_labelled(p)) for p in paths)
 
 
 def test_pooling_a_set_with_itself_is_refused():
-    path = str(HELD_OUT["blind"][0])
+    path = str(INDEPENDENT_SETS["blind"][0])
     with pytest.raises(ValueError, match="share message ids"):
         read_labelled([path, path])
