@@ -68,10 +68,16 @@ _QUESTION_WORDS = (  # a clause that asks — or requests, as 想约个师傅 do
     "想约",
     "预约",
     "约个",
+    "谁来",
+    "找谁",
+    "麻烦约",
+    "安排师傅",
 )
 # a supposition or a second-hand report is no claim: 如果收到的是假的; 朋友说可能是假的; 全额退款的话…
 _HEDGES = ("如果", "万一", "假如", "要是", "的话", "可能是", "朋友说", "听说", "问一下", "担心", "怕是")
 _REPORTED = re.compile(r"(朋友|同事|别人|有人|网上|闺蜜|室友|邻居).{0,10}说")  # 朋友买了你们家的说是假的: hearsay
+# these make a clause a claim however it ends: 说好的全额退款呢, 凭什么扣我钱？ and 敷衍谁呢 do not ask
+_RHETORICAL = ("说好的", "凭什么", "凭啥", "糊弄谁", "敷衍谁", "骗谁", "忽悠谁")
 # said anywhere, these make the whole turn a question: 假一赔十怎么申请 我就问问
 _TURN_HEDGES = ("就问问", "就是问问", "只是问问", "随便问问", "问问而已", "没别的意思")
 _PRAISED = ("好", "很好", "挺好", "超好", "真好", "不错", "还行", "还可以", "没得说")  # 客服态度挺好的 ends praising
@@ -106,8 +112,9 @@ def clauses(message: str) -> list[Clause]:
         text = compact(piece)
         if text:
             asked = piece.endswith(("?", "？")) or text.endswith(_QUESTION_ENDINGS)
+            asked = (asked or any(word in text for word in _QUESTION_WORDS)) and not any(r in text for r in _RHETORICAL)
             hedged = any(hedge in text for hedge in _HEDGES) or _REPORTED.search(text) is not None
-            found.append(Clause(text, asked or hedged or any(word in text for word in _QUESTION_WORDS), hedged))
+            found.append(Clause(text, asked or hedged, hedged))
     found = _with_takebacks(found)
     if any(hedge in c.text for c in found for hedge in _TURN_HEDGES):
         return [Clause(c.text, True, True) for c in found]
@@ -175,7 +182,7 @@ class EscalationPolicy:
         own = clauses(message)
         with_earlier = [c for turn in earlier for c in clauses(turn)] + own
         for rule, matcher in self._rules:
-            if self._unless_said[rule.id].said(own):
+            if self._unless_said[rule.id].said(own) or (rule.unless_handoff and self._handoff.said(own)):
                 continue
             if self._matches(rule, matcher, with_earlier if rule.require_both else own, situation):
                 return Escalation(True, rule.team, rule.reason, rule.respond_within_minutes, rule.id)
@@ -186,7 +193,8 @@ class EscalationPolicy:
             return False
         if rule.praise_needs_question and situation.emotion == "positive" and not any(c.question for c in parts):
             return False
-        if rule.require_both and not any(i in rule.intents for i in situation.intents):
+        topics = situation.intents[:1] if rule.primary_topic_only else situation.intents
+        if rule.require_both and not any(i in rule.intents for i in topics):
             return False
         said = [c for c in parts if matcher.mentions(c)] + self._found_together(rule, parts)
         full_value = self._full_value[rule.id]

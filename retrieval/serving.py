@@ -20,6 +20,8 @@ from scripts_library.schema import ComplianceFile, EscalationFile, FaqEntry, Nor
 from scripts_library.text import Rewriter, canonical, compact, normalize
 from scripts_library.vocabulary import EMOTIONS, PLATFORMS
 
+_PROMISE_MARKERS = ("不是说", "不是", "说好的", "说好")  # 不是说包安装吗: a promise recalled after buying
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -167,8 +169,10 @@ class ServingIndex:
         return products[rows], rows
 
     def said_before_buying(self, text: str) -> bool:
-        """The customer says they have not bought yet (还没买, 准备下单): normalization.yaml ``before_buying``."""
-        return _says(text, self._before_buying)
+        """The customer says they have not bought yet (还没买, 准备下单): normalization.yaml ``before_buying``. A
+        promise recalled (师傅要收打孔费 不是说包安装吗) is said after buying."""
+        said = compact(text)
+        return any(phrase in said and not _recalled(said, phrase) for phrase in self._before_buying)
 
     def said_by_merchant(self, text: str) -> bool:
         """The writer is a merchant or a courier, not a buyer (我是商家, 我是快递员): normalization.yaml
@@ -201,6 +205,12 @@ class ServingIndex:
     def entry_log_probabilities(self, vector: np.ndarray) -> np.ndarray | None:
         """The entry classifier's log-probabilities for a message vector (None without the classifier)."""
         return self.entry_model.log_probabilities(vector) if self.entry_model is not None else None
+
+
+def _recalled(text: str, phrase: str) -> bool:
+    """Whether every mention of ``phrase`` recalls a promise (不是说包安装吗, 说好的包安装呢)."""
+    starts = [m.start() for m in re.finditer(re.escape(phrase), text)]
+    return all(text[:start].endswith(_PROMISE_MARKERS) for start in starts)
 
 
 def _says(text: str, phrases: tuple[str, ...]) -> bool:

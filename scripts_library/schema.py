@@ -291,10 +291,12 @@ class EscalationRule(Strict):
     ignore_within: tuple[str, ...] = ()  # longer words a mention may sit in without counting (律师事务所, 报警器)
     intents: tuple[str, ...] = ()  # with ``require_both``: the topic must be one of these too
     require_both: bool = False
+    primary_topic_only: bool = False  # with ``require_both``: the turn's main topic, not a second request
     claims_only: bool = False  # a calm question about it ("真的假一赔十吗") is not a claim
     unless_emotions: tuple[EmotionId, ...] = ()  # a compliment is not a complaint
     unless_said: tuple[str, ...] = ()  # the message says it is something else: 还没买 (a question before buying)
     praise_needs_question: bool = False  # a positive message counts only when it also asks for something
+    unless_handoff: bool = False  # not when the customer also asks for a person (机器人听不懂 转人工)
     amount: Literal["any", "high"] = "any"  # high: the order's amount reaches the high-value threshold
     full_value_patterns: tuple[str, ...] = ()  # with amount high and no amount known: these still count
 
@@ -306,6 +308,8 @@ class EscalationRule(Strict):
             raise ValueError("each `together` group needs two or more regexes; a single one belongs in `regex`")
         if self.require_both and not self.intents:
             raise ValueError("require_both needs intents")
+        if self.primary_topic_only and not self.require_both:
+            raise ValueError("primary_topic_only narrows require_both's topic check: set require_both and intents")
         for expression in (*self.regex, *(e for group in self.together for e in group)):
             try:
                 re.compile(expression)

@@ -64,9 +64,13 @@ CASES = [
     ("鞋底全是灰 这是卖二手的吧", ["quality_issue"], "angry", None, "品控组"),
     ("物流查不到 是不是假单号啊", ["logistics_tracking"], "anxious", None, None),
     ("真的假的 明天就能到？", ["logistics_tracking"], "neutral", None, None),  # "really?", no claim
-    # how the service treats the customer, whatever the turn is about; asking how to complain is not a complaint
-    ("问了三遍都没人回 什么意思", ["logistics_tracking"], "dissatisfied", None, "品控组"),
-    ("开个票推三阻四的", ["invoice"], "dissatisfied", None, "品控组"),
+    # being ignored is a complaint about the service when that is what the turn is about, not said in passing
+    # about a parcel or an invoice; asking how to complain is not a complaint
+    ("问了三遍都没人回 什么意思", ["complaint_service"], "dissatisfied", None, "品控组"),
+    ("问了三遍都没人回 什么意思", ["logistics_tracking"], "dissatisfied", None, None),
+    ("开个票推三阻四的", ["invoice"], "dissatisfied", None, None),
+    ("开个票推三阻四的", ["complaint_service", "invoice"], "dissatisfied", None, "品控组"),
+    ("开个票推三阻四的", ["invoice", "complaint_service"], "dissatisfied", None, None),  # a second request only
     ("投诉电话是多少", ["complaint_service"], "neutral", None, None),
     # partial refunds disputed, by the order's value
     ("冰箱6999 退货只退了5000 我不同意", ["return_exchange"], "dissatisfied", None, "售后主管"),
@@ -89,8 +93,10 @@ CASES = [
     ("如果收到的是假货怎么办", ["counterfeit_claim"], "neutral", None, None),
     # mistreatment complained of, asked or not; praise of the agent and one's own tone are not complaints
     ("你这什么语气啊", ["other"], "dissatisfied", None, "品控组"),
-    ("消息发了一排都没回", ["logistics_tracking"], "dissatisfied", None, "品控组"),
-    ("能不能别再发自动回复了", ["shipping_urge"], "dissatisfied", None, "品控组"),
+    ("消息发了一排都没回", ["complaint_service"], "dissatisfied", None, "品控组"),
+    ("能不能别再发自动回复了", ["complaint_service"], "dissatisfied", None, "品控组"),
+    ("已读不回 👍👍", ["greeting_thanks"], "positive", None, "品控组"),
+    ("物流三天没更新 别想糊弄我", ["logistics_tracking"], "dissatisfied", None, None),
     ("terrible service 等了一小时", ["complaint_service"], "dissatisfied", None, "品控组"),
     ("客服态度挺好的 就是发货太慢", ["complaint_service"], "dissatisfied", None, None),
     ("刚才我说话冲了点 抱歉", ["complaint_service"], "neutral", None, None),
@@ -122,7 +128,9 @@ CASES = [
     ("之前担心是翻新机 用着挺好 谢谢", ["counterfeit_claim"], "positive", None, None),
     ("我没说你们卖假货 就问下生产日期", ["counterfeit_claim"], "neutral", None, None),
     # left waiting, whatever the topic; a complaint about the courier is not about the shop's service
-    ("晾了我半小时一个字都没回", ["shipping_urge"], "angry", None, "品控组"),
+    ("晾了我半小时一个字都没回", ["complaint_service"], "angry", None, "品控组"),
+    ("晾了我半小时一个字都没回", ["shipping_urge"], "angry", None, None),
+    ("打电话问发货 直接挂我电话", ["shipping_urge"], "angry", None, "品控组"),  # how an agent spoke: any topic
     ("我要投诉快递员 东西扔门口了", ["logistics_tracking", "complaint_service"], "angry", None, None),
     # a token refund offered on a costly order; when a full refund arrives is a question
     ("两千八的手机就给退一百", ["return_exchange"], "angry", None, "售后主管"),
@@ -205,6 +213,33 @@ CASES = [
     ("1599的吸尘器 降了200 必须给我补", ["price_protection"], "dissatisfied", 1599.0, None),
     ("两千多的电视 遥控器坏了 必须给我补发一个", ["quality_issue"], "dissatisfied", None, None),
     ("刚才那个客服把我晾那半小时了", ["complaint_service"], "dissatisfied", None, "品控组"),
+    # a hostile turn about the service names the staff, the service or a manager; a bare 差评 threat does not,
+    # and a refund chased angrily is about the refund
+    ("客服都是摆设吗", ["complaint_service"], "angry", None, "品控组"),
+    ("找你们领导来 跟你说不通", ["complaint_service"], "angry", None, "品控组"),
+    ("客服都是摆设吗", ["complaint_service"], "dissatisfied", None, None),
+    ("差评！！！", ["complaint_service"], "angry", None, None),
+    ("退款拖了20天 你们就这么做生意？", ["refund_progress", "complaint_service"], "angry", None, None),
+    # complaining about the bot while asking for a person is why they ask: a handoff, not an escalation
+    ("机器人听不懂人话吗 转人工！！", ["complaint_service"], "angry", None, None),
+    ("机器人听不懂人话吗", ["complaint_service"], "angry", None, "品控组"),
+    # a promise recalled is a claim, however it ends; an organised group claiming coupons is abuse
+    ("只退了一半 说好的全额退款呢", ["refund_progress"], "dissatisfied", None, "售后主管"),
+    ("组织了几十个人一起领你们的券 怎么都被限制了", ["coupon_points"], "dissatisfied", None, "风控组"),
+    ("你们敢说这是正品？", ["counterfeit_claim"], "angry", None, "品控组"),
+    ("跟我柜台买的差远了", ["counterfeit_claim"], "dissatisfied", None, "品控组"),
+    ("买了一个月降了800 补差价吧 不补我就退货", ["price_protection"], "dissatisfied", None, "售后主管"),
+    ("降了800 凭什么不给保", ["price_protection"], "angry", None, "售后主管"),
+    ("降了800 过保了不给保修吗", ["price_protection"], "neutral", None, None),
+    ("洗衣机到了 送货师傅很给力 谁来装呀", ["installation_repair"], "positive", None, "品牌服务"),
+    # a rhetorical question claims; evidence named after the check (查不到这个序列号); a team that buys to claim
+    ("每次都让我等 敷衍谁呢", ["complaint_service"], "dissatisfied", None, "品控组"),
+    ("一句亲亲理解一下就打发了我三天", ["complaint_service"], "dissatisfied", None, "品控组"),
+    ("官网查不到这个序列号 给个解释", ["counterfeit_claim"], "dissatisfied", None, "品控组"),
+    ("这也叫正品？logo都是歪的", ["counterfeit_claim"], "dissatisfied", None, "品控组"),
+    ("我们是维权团队 已公证购买三十件", ["counterfeit_claim"], "neutral", None, "风控组"),
+    ("规格拍成了大号 改小号", ["order_change"], "neutral", None, None),  # 小号 the size
+    ("降了600 差价全给我补回来", ["price_protection"], "angry", None, "售后主管"),
 ]
 
 

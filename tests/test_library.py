@@ -67,6 +67,19 @@ def test_a_together_group_of_one_expression_is_refused_with_its_line(library_cop
     assert f"escalation.yaml:{line}" in str(caught.value) and "two or more regexes" in str(caught.value)
 
 
+def test_a_main_topic_check_without_a_topic_check_is_refused_with_its_line(library_copy):
+    path = library_copy / "escalation.yaml"
+    text = path.read_text("utf-8")
+    start = text.index("  - id: service_neglect_complaint")
+    rule = text[start : text.index("  - id:", start + 1)]
+    path.write_text(text.replace(rule, rule.replace("    require_both: true\n", "")), "utf-8")
+    with pytest.raises(LibraryError) as caught:
+        load_library(library_copy)
+    rows = path.read_text("utf-8").splitlines()
+    line = next(n for n, row in enumerate(rows, 1) if "id: service_neglect_complaint" in row)
+    assert f"escalation.yaml:{line}" in str(caught.value) and "set require_both" in str(caught.value)
+
+
 def test_a_shorthand_listed_twice_is_refused(library_copy):
     path = library_copy / "normalization.yaml"
     text = path.read_text("utf-8")

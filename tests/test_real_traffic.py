@@ -49,6 +49,8 @@ def test_installation_asked_before_buying_is_a_product_question_with_no_escalati
     assert before.intent.alternatives[0][0] == "installation_repair"
     after = classify(assistant, "热水器到了 约个师傅上门装")
     assert after.intent.id == "installation_repair" and after.escalation.team == "品牌服务"
+    recalled = classify(assistant, "热水器师傅说装要另收200材料费 不是说包安装吗")  # a promise recalled: bought
+    assert recalled.intent.id == "installation_repair" and recalled.escalation.team == "品牌服务"
 
 
 def test_two_requests_in_one_turn_are_both_returned(assistant):
