@@ -178,13 +178,14 @@ class EscalationPolicy:
         return self._handoff.said(clauses(message))
 
     def decide(self, message: str, situation: Situation, earlier: Sequence[str] = ()) -> Escalation:
-        """``earlier``: the customer's recent turns, read only by rules that also check the topic."""
+        """``earlier``: the customer's recent turns, read only by rules that also check the conversation's topic."""
         own = clauses(message)
         with_earlier = [c for turn in earlier for c in clauses(turn)] + own
         for rule, matcher in self._rules:
             if self._unless_said[rule.id].said(own) or (rule.unless_handoff and self._handoff.said(own)):
                 continue
-            if self._matches(rule, matcher, with_earlier if rule.require_both else own, situation):
+            reads_earlier = rule.require_both and not rule.primary_topic_only  # the main topic: this turn's words
+            if self._matches(rule, matcher, with_earlier if reads_earlier else own, situation):
                 return Escalation(True, rule.team, rule.reason, rule.respond_within_minutes, rule.id)
         return NO_ESCALATION
 

@@ -291,7 +291,7 @@ class EscalationRule(Strict):
     ignore_within: tuple[str, ...] = ()  # longer words a mention may sit in without counting (律师事务所, 报警器)
     intents: tuple[str, ...] = ()  # with ``require_both``: the topic must be one of these too
     require_both: bool = False
-    primary_topic_only: bool = False  # with ``require_both``: the turn's main topic, not a second request
+    primary_topic_only: bool = False  # with ``require_both``: this turn's main topic and words, not earlier turns
     claims_only: bool = False  # a calm question about it ("真的假一赔十吗") is not a claim
     unless_emotions: tuple[EmotionId, ...] = ()  # a compliment is not a complaint
     unless_said: tuple[str, ...] = ()  # the message says it is something else: 还没买 (a question before buying)

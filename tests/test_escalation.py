@@ -251,6 +251,15 @@ def test_each_rule_fires_where_it_should_and_nowhere_else(policy, message, inten
     assert (decision.team if decision.required else None) == team
 
 
+def test_a_rule_about_the_turns_main_topic_reads_that_turn_alone(policy):
+    earlier = ["问了三遍没人理 什么意思"]
+    assert not policy.decide("好的 谢谢", Situation(["greeting_thanks"], "neutral"), earlier).required
+    assert not policy.decide("好吧", Situation(["complaint_service"], "dissatisfied"), earlier).required
+    # a rule that checks the conversation's topic still reads it: 两台 都是挂机 in an installation chat
+    installing = policy.decide("两台 都是挂机", Situation(["installation_repair"], "neutral"), ["空调什么时候来装"])
+    assert installing.team == "品牌服务"
+
+
 def test_the_high_value_threshold_is_a_setting(policy):
     message = "899的耳机退货被拒 必须给我退"
     assert policy.decide(message, Situation(["return_exchange"], "angry", 899.0, 500.0)).required
