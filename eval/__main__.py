@@ -1,4 +1,4 @@
-"""Evaluation commands: ``python -m eval classify|sts|feedback-report|run|compare``."""
+"""Evaluation commands: ``python -m eval classify|sts|feedback-report|run|compare|tune|backstop|reliability``."""
 
 from __future__ import annotations
 
@@ -158,6 +158,17 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backstop(args: argparse.Namespace) -> int:
+    from eval.backstop import run
+    from eval.runner import RUNS_DIR
+    from retrieval.pipeline import load_assistant
+    from scripts_library.loader import load_library
+
+    settings = Settings()
+    run(load_assistant(settings), load_library(settings.library_dir), RUNS_DIR, args.precision_slack)
+    return 0
+
+
 def cmd_reliability(args: argparse.Namespace) -> int:
     from eval.reliability import run
 
@@ -192,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
 
     tune_arguments(p)
     p.set_defaults(func=cmd_tune)
+    p = sub.add_parser("backstop", help="choose the learned escalation backstop's threshold, each writer left out")
+    from eval.backstop import add_arguments as backstop_arguments
+
+    backstop_arguments(p)
+    p.set_defaults(func=cmd_backstop)
     p = sub.add_parser("reliability", help="fuzz, load/soak, crash and indexer-kill checks against real servers")
     from eval.reliability import add_arguments
 

@@ -23,6 +23,7 @@ from retrieval.artifact import (
     new_version_name,
     publish,
 )
+from retrieval.backstop import fit_backstop
 from retrieval.classifier import EntryClassifier, HybridClassifier, dense_features
 from retrieval.encoder import Encoder
 from scripts_library.lint import lint_library, servable_ids
@@ -132,7 +133,8 @@ def _served_classifiers(out_dir: Path, encoder: Encoder) -> tuple[dict, Manifest
 def _train_classifiers(
     library: Library, servable: set[str], embed: Callable, rows: tuple[np.ndarray, list[str]]
 ) -> tuple[dict, dict]:
-    """Intent and emotion models from their texts; the entry model from the index's own row vectors."""
+    """Intent and emotion models from their texts; the entry model from the index's own row vectors; the
+    escalation backstop from the library's labelled escalation examples, when it has them."""
     intent_model, intent_metrics = _train(
         *_intent_training(library, servable), embed, HybridClassifier(8.0, 8.0, use_cues=False), library.rewrite
     )
@@ -145,7 +147,11 @@ def _train_classifiers(
     entry_model = EntryClassifier()
     entry_metrics = entry_model.fit(*rows)
     classifiers = {"intent": intent_model, "emotion": emotion_model, "entry": entry_model}
-    return classifiers, {"intent": intent_metrics, "emotion": emotion_metrics, "entry": entry_metrics}
+    metrics = {"intent": intent_metrics, "emotion": emotion_metrics, "entry": entry_metrics}
+    backstop = fit_backstop(library.escalation_examples, embed, library.rewrite)
+    if backstop is not None:
+        classifiers["escalation"], metrics["escalation"] = backstop
+    return classifiers, metrics
 
 
 def prepare_index(

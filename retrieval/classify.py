@@ -2,7 +2,8 @@
 
 Intent = the intent model on the message, blended with the recent customer turns when the message alone
 is unsure, times the entry classifier's per-intent opinion. Emotion = the emotion model, shifted from the
-balanced training mix to the traffic mix. Escalation = the policy over the message and recent turns.
+balanced training mix to the traffic mix. Escalation = the policy over the message and recent turns, and where
+no rule fires, the learned backstop (retrieval/backstop.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from retrieval.amounts import amount_at_stake
+from retrieval.backstop import learned_escalation
 from retrieval.classifier import Prediction, dense_features
 from retrieval.escalation import Situation, clauses
 from retrieval.serving import ServingIndex
@@ -390,10 +392,15 @@ def classify(index: ServingIndex, thresholds: ClassifierSettings, embed: Embed, 
     amount = amount_at_stake([typed, *(turn.text for turn in request.history)], request.context, intents)
     situation = Situation(intents, emotion.id, amount, thresholds.high_value_yuan)
     labels = index.intent_model.labels
+    escalation = index.escalation.decide(text, situation, recent)
+    if not escalation.required:
+        backstop = index.escalation_model
+        at = thresholds.escalation_backstop_at
+        escalation = learned_escalation(backstop, index.escalation, message, vector, situation, at)
     classification = Classification(
         intent,
         emotion,
-        index.escalation.decide(text, situation, recent),
+        escalation,
         message,
         dict(zip(labels, probabilities.tolist(), strict=True)),
         dict(zip(labels, topic.probabilities.tolist(), strict=True)),

@@ -94,6 +94,8 @@ class Escalation:
 
 
 NO_ESCALATION = Escalation(required=False)
+LEARNED_RULE_ID = "learned_backstop"  # no rule fired; the model trained on escalation_examples.yaml did
+LEARNED_REASON = "与以往需转{team}处理的对话相似（模型判断，无规则命中），请核实后转{team}"
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,24 @@ class EscalationPolicy:
     def handoff_requested(self, message: str) -> bool:
         """The customer asks for a person (转人工): a routing hint for the console, never an escalation."""
         return self._handoff.said(clauses(message))
+
+    def learned(self, team: str, message: str, situation: Situation) -> Escalation:
+        """The learned backstop's escalation to ``team``, where the policy's own conditions allow one: never for
+        a pleased turn, a request for a person, a turn that says it is something else (any rule's
+        ``unless_said``: 不是投诉你们, 冤枉你们了), or a small order where the team only takes high-value disputes."""
+        own = clauses(message)
+        team_rules = [rule for rule, _ in self._rules if rule.team == team]
+        small_order = situation.amount is not None and situation.amount < situation.high_value_yuan
+        if (
+            not team_rules
+            or situation.emotion == "positive"
+            or self._handoff.said(own)
+            or any(matcher.said(own) for matcher in self._unless_said.values())
+            or (small_order and all(rule.amount == "high" for rule in team_rules))
+        ):
+            return NO_ESCALATION
+        deadline = min(rule.respond_within_minutes for rule in team_rules)
+        return Escalation(True, team, LEARNED_REASON.format(team=team), deadline, LEARNED_RULE_ID)
 
     def decide(self, message: str, situation: Situation, earlier: Sequence[str] = ()) -> Escalation:
         """``earlier``: the customer's recent turns, read only by rules that also check the conversation's topic."""

@@ -137,6 +137,8 @@ class ServingIndex:
         self.emotion_model: HybridClassifier = artifact.classifiers["emotion"]
         # Artifacts published before the entry classifier existed lack it; they classify and rank without it.
         self.entry_model: EntryClassifier | None = artifact.classifiers.get("entry")
+        # a library without escalation_examples.yaml (or an older artifact) has no learned backstop
+        self.escalation_model: HybridClassifier | None = artifact.classifiers.get("escalation")
         self.entry_intents = self._entry_intent_matrix()
         classified = self.entry_model.entries if self.entry_model is not None else []
         self.table = CandidateTable(list(self.candidates.values()), self.intent_model.labels, self.rows, classified)

@@ -65,6 +65,13 @@ class ClassifierSettings(BaseModel):
     high_value_yuan: float = Field(
         500.0, gt=0, description="an order worth this much (元) makes a refund dispute high-value (escalation.yaml)"
     )
+    escalation_backstop_at: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="where no escalation rule fires, the learned backstop escalates from this chance that the turn "
+        "needs a team (1 = off); chosen by `python -m eval backstop`",
+    )
 
 
 class RetrievalSettings(LibrarySettings):

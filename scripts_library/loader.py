@@ -19,6 +19,8 @@ from scripts_library.schema import (
     Emotion,
     EmotionFile,
     Entry,
+    EscalationExample,
+    EscalationExampleFile,
     EscalationFile,
     FaqEntry,
     Intent,
@@ -34,6 +36,7 @@ EMOTIONS_FILE = "emotions.yaml"
 COMPLIANCE_FILE = "compliance.yaml"
 ESCALATION_FILE = "escalation.yaml"
 NORMALIZATION_FILE = "normalization.yaml"
+ESCALATION_EXAMPLES_FILE = "escalation_examples.yaml"  # optional: without it there is no learned backstop
 SCRIPTS_DIR = "scripts"
 FAQ_DIR = "faq"
 
@@ -79,6 +82,7 @@ class Library:
     compliance: ComplianceFile
     escalation: EscalationFile
     normalization: NormalizationFile
+    escalation_examples: tuple[EscalationExample, ...] = ()
     locations: dict[str, tuple[str, int]] = field(default_factory=dict)
     content_hash: str = ""
 
@@ -220,6 +224,30 @@ def _load_single(path: Path, root: Path, model: type[BaseModel], problems: list[
     return _validate(model, data, relative, problems)
 
 
+def _load_escalation_examples(
+    path: Path, root: Path, escalation: EscalationFile | None, problems: list[Problem]
+) -> tuple[EscalationExample, ...]:
+    """The labelled turns of the learned backstop; each team must be one that escalation.yaml routes to."""
+    if not path.is_file():
+        return ()
+    relative = str(path.relative_to(root.parent))
+    try:
+        data = parse_yaml(path, relative)
+    except LibraryError as exc:
+        problems.extend(exc.problems)
+        return ()
+    examples = _validate(EscalationExampleFile, data, relative, problems)
+    if examples is None or escalation is None:
+        return ()
+    teams = sorted({rule.team for rule in escalation.rules})
+    for index, example in enumerate(examples.examples):
+        if example.team is not None and example.team not in teams:
+            line = line_of(data, ("examples", index, "team"))
+            message = f"examples.{index}.team: {example.team!r} is not a team of {ESCALATION_FILE}"
+            problems.append(Problem(relative, line, "error", "schema", message, f"use one of {', '.join(teams)}"))
+    return examples.examples
+
+
 def load_library(root: Path) -> Library:
     """Load every file of the library; raise ``LibraryError`` listing all schema problems."""
     root = root.resolve()
@@ -232,15 +260,15 @@ def load_library(root: Path) -> Library:
     compliance = _load_single(root / COMPLIANCE_FILE, root, ComplianceFile, problems)
     escalation = _load_single(root / ESCALATION_FILE, root, EscalationFile, problems)
     normalization = _load_single(root / NORMALIZATION_FILE, root, NormalizationFile, problems)
+    escalation_examples = _load_escalation_examples(root / ESCALATION_EXAMPLES_FILE, root, escalation, problems)
     script_files = sorted((root / SCRIPTS_DIR).glob("*.yaml"))
     faq_files = sorted((root / FAQ_DIR).glob("*.yaml"))
     scripts = [s for p in script_files for s in _load_entries(p, root, "scripts", Script, problems, locations)]
     faqs = [f for p in faq_files for f in _load_entries(p, root, "faq", FaqEntry, problems, locations)]
     if problems:
         raise LibraryError(problems)
-    files = [
-        root / name for name in (INTENTS_FILE, EMOTIONS_FILE, COMPLIANCE_FILE, ESCALATION_FILE, NORMALIZATION_FILE)
-    ]
+    names = (INTENTS_FILE, EMOTIONS_FILE, COMPLIANCE_FILE, ESCALATION_FILE, NORMALIZATION_FILE)
+    files = [root / name for name in (*names, ESCALATION_EXAMPLES_FILE) if (root / name).is_file()]
     return Library(
         root=root,
         intents=intents.intents,
@@ -250,6 +278,7 @@ def load_library(root: Path) -> Library:
         compliance=compliance,
         escalation=escalation,
         normalization=normalization,
+        escalation_examples=escalation_examples,
         locations=locations,
         content_hash=_content_hash(files + script_files + faq_files, root),
     )

@@ -318,6 +318,19 @@ class EscalationRule(Strict):
         return self
 
 
+class EscalationExample(Strict):
+    """A customer turn and the team it goes to (``None``: it needs no team), for the learned backstop."""
+
+    text: str = Field(min_length=1)
+    team: str | None = None
+    source: str = Field("", description="who wrote it, so a writer can be left out when choosing the threshold")
+
+
+class EscalationExampleFile(Strict):
+    schema_version: Literal[1]
+    examples: tuple[EscalationExample, ...] = ()
+
+
 class EscalationFile(Strict):
     schema_version: Literal[1]
     rules: tuple[EscalationRule, ...] = Field(min_length=1)
