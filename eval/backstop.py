@@ -45,7 +45,8 @@ class Reading:
 
 
 def read_left_out(assistant: Assistant, library: Library) -> list[Reading]:
-    """Every example read by a backstop trained without its writer, through the whole pipeline."""
+    """Every example read by a backstop trained without its writer, through the whole pipeline (the assistant's
+    index serves each writer's left-out model in turn)."""
     examples = library.escalation_examples
     texts = [normalize(e.text, library.rewrite).text for e in examples]
     vectors = dict(zip(texts, assistant.encoder.encode(texts), strict=True))
