@@ -95,7 +95,7 @@ class Escalation:
 
 NO_ESCALATION = Escalation(required=False)
 LEARNED_RULE_ID = "learned_backstop"  # no rule fired; the model trained on escalation_examples.yaml did
-LEARNED_REASON = "与以往需转{team}处理的对话相似（模型判断，无规则命中），请核实后转{team}"
+LEARNED_REASON = "无规则命中，但模型判断与以往需转{team}处理的对话相似，请核实后转{team}"
 
 
 @dataclass(frozen=True)
