@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import ErrorInfo, present
+
+
+async def _nothing_to_read() -> Message:
+    return {"type": "http.disconnect"}
 
 
 class BodySizeLimit:
@@ -14,24 +19,10 @@ class BodySizeLimit:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "payload_too_large",
-                    "message": f"request body exceeds {self.max_bytes} bytes",
-                    "details": [],
-                }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _reject(self, scope: Scope, send: Send) -> None:
+        """The 413 in the form the request's client reads: the API's JSON, or a studio page in Chinese."""
+        info = ErrorInfo(413, "payload_too_large", f"request body exceeds {self.max_bytes} bytes")
+        await present(Request(scope), info)(scope, _nothing_to_read, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,7 +30,7 @@ class BodySizeLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+            await self._reject(scope, send)
             return
         received = 0
         rejected = False
@@ -53,7 +44,7 @@ class BodySizeLimit:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     rejected = True
-                    await self._reject(send)
+                    await self._reject(scope, send)
                     return {"type": "http.disconnect"}
             return message
 

@@ -96,6 +96,9 @@ class Escalation:
 NO_ESCALATION = Escalation(required=False)
 LEARNED_RULE_ID = "learned_backstop"  # no rule fired; the model trained on escalation_examples.yaml did
 LEARNED_REASON = "无规则命中，但模型判断与以往需转{team}处理的对话相似，请核实后转{team}"
+# Moods in which only a rule escalates: a calm or pleased customer who needs a team says so in words a rule knows
+# (装空调, 假一赔十), while the model's guesses on calm questions are mostly false alarms (上门维修要等几天).
+_RULES_ONLY_MOODS = frozenset({"neutral", "positive"})
 
 
 @dataclass(frozen=True)
@@ -181,14 +184,14 @@ class EscalationPolicy:
 
     def learned(self, team: str, message: str, situation: Situation) -> Escalation:
         """The learned backstop's escalation to ``team``, where the policy's own conditions allow one: never for
-        a pleased turn, a request for a person, a turn that says it is something else (any rule's
+        a calm or pleased turn, a request for a person, a turn that says it is something else (any rule's
         ``unless_said``: 不是投诉你们, 冤枉你们了), or a small order where the team only takes high-value disputes."""
         own = clauses(message)
         team_rules = [rule for rule, _ in self._rules if rule.team == team]
         small_order = situation.amount is not None and situation.amount < situation.high_value_yuan
         if (
             not team_rules
-            or situation.emotion == "positive"
+            or situation.emotion in _RULES_ONLY_MOODS
             or self._handoff.said(own)
             or any(matcher.said(own) for matcher in self._unless_said.values())
             or (small_order and all(rule.amount == "high" for rule in team_rules))

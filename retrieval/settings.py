@@ -66,7 +66,7 @@ class ClassifierSettings(BaseModel):
         500.0, gt=0, description="an order worth this much (元) makes a refund dispute high-value (escalation.yaml)"
     )
     escalation_backstop_at: float = Field(
-        0.9,
+        0.6,
         ge=0,
         le=1,
         description="where no escalation rule fires, the learned backstop escalates from this chance that the turn "

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
+from rapidfuzz import fuzz, process
 
 from eval.backstop import Reading, choose, scores
 from retrieval.escalation import LEARNED_RULE_ID, EscalationPolicy, Situation
 from retrieval.pipeline import Assistant
 from retrieval.types import MessageInput
 from scripts_library.loader import ESCALATION_EXAMPLES_FILE, LibraryError, load_library
+from scripts_library.text import compact
 from tests.conftest import LIBRARY
+
+NEAR_BLIND = 85  # fuzz ratio of compacted texts
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +45,19 @@ def test_an_example_sent_to_a_team_the_policy_lacks_is_reported_at_its_line(tmp_
     assert "外星组" in problem.message and "品控组" in problem.hint
 
 
+def test_no_escalation_example_is_near_a_blind_set_message():
+    blind_sets = Path(__file__).parents[1] / "eval" / "data"
+    blind = [json.loads(line)["message"] for path in blind_sets.glob("blind*/messages.jsonl") for line in path.open()]
+    compacted = [c for c in map(compact, blind) if c]
+    near = [
+        (example.text, match[0])
+        for example in load_library(LIBRARY).escalation_examples
+        if (text := compact(example.text))
+        and (match := process.extractOne(text, compacted, scorer=fuzz.ratio, score_cutoff=NEAR_BLIND))
+    ]
+    assert near == [], f"escalation examples that would let the blind sets be learned (drop them): {near[:10]}"
+
+
 def test_a_library_without_examples_loads_with_no_backstop_to_train(tmp_path):
     root = _library_copy(tmp_path)
     (root / ESCALATION_EXAMPLES_FILE).unlink()
@@ -51,6 +69,8 @@ def test_a_library_without_examples_loads_with_no_backstop_to_train(tmp_path):
     [
         ("品控组", "客服就知道发链接 我问的没人看", Situation(["complaint_service"], "dissatisfied"), True),
         ("品控组", "师傅装得很专业 点赞", Situation(["installation_repair"], "positive"), False),  # pleased
+        ("品牌服务", "上门维修要等几天", Situation(["installation_repair"], "neutral"), False),  # calm: rules only
+        ("品牌服务", "空调装了三天还没人来 到底管不管", Situation(["installation_repair"], "anxious"), True),
         ("品控组", "说了半天没用 转人工", Situation(["complaint_service"], "angry"), False),  # asks for a person
         ("客服主管", "12315电话多少 不是投诉你们", Situation(["other"], "neutral"), False),  # disclaims
         ("售后主管", "退全款", Situation(["return_exchange"], "angry", amount=30.0), False),  # a small order

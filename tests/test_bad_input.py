@@ -64,6 +64,20 @@ def test_streamed_body_without_length_is_cut_off_at_the_limit(client):
     assert_error(response, 413, "payload_too_large")
 
 
+def test_an_oversized_studio_form_gets_a_page_in_chinese_not_the_apis_json(client):
+    body = b"secret=" + b"a" * 70_000
+    response = post_raw(client, "/studio/login", body, "application/x-www-form-urlencoded")
+    assert response.status_code == 413 and response.headers["content-type"].startswith("text/html")
+    assert "提交的内容太长了" in response.text
+
+
+def test_an_oversized_studio_fetch_gets_json_with_a_chinese_message(client):
+    body = b'{"message": "' + b"a" * 70_000 + b'"}'
+    response = post_raw(client, "/studio/api/suggest", body)
+    assert_error(response, 413, "payload_too_large")
+    assert response.json()["error"]["message"] == "提交的内容太长了。"
+
+
 @pytest.mark.parametrize(
     "body",
     [
