@@ -58,7 +58,7 @@ def learned_escalation(
     threshold: float,
 ) -> Escalation:
     """An escalation where the chance that the turn needs any team reaches ``threshold`` (1 turns it off)."""
-    if model is None or threshold >= 1.0:
+    if model is None or threshold >= 1.0 or policy.rules_only(situation):
         return NO_ESCALATION
     teams = team_probabilities(model, message, vector)
     if sum(teams.values()) < threshold:

@@ -182,6 +182,11 @@ class EscalationPolicy:
         """The customer asks for a person (转人工): a routing hint for the console, never an escalation."""
         return self._handoff.said(clauses(message))
 
+    @staticmethod
+    def rules_only(situation: Situation) -> bool:
+        """Whether only a rule may escalate this turn: a calm or pleased one (the backstop need not be asked)."""
+        return situation.emotion in _RULES_ONLY_MOODS
+
     def learned(self, team: str, message: str, situation: Situation) -> Escalation:
         """The learned backstop's escalation to ``team``, where the policy's own conditions allow one: never for
         a calm or pleased turn, a request for a person, a turn that says it is something else (any rule's
@@ -191,7 +196,7 @@ class EscalationPolicy:
         small_order = situation.amount is not None and situation.amount < situation.high_value_yuan
         if (
             not team_rules
-            or situation.emotion in _RULES_ONLY_MOODS
+            or self.rules_only(situation)
             or self._handoff.said(own)
             or any(matcher.said(own) for matcher in self._unless_said.values())
             or (small_order and all(rule.amount == "high" for rule in team_rules))

@@ -47,7 +47,8 @@ def test_an_example_sent_to_a_team_the_policy_lacks_is_reported_at_its_line(tmp_
 
 def test_no_escalation_example_is_near_a_blind_set_message():
     blind_sets = Path(__file__).parents[1] / "eval" / "data"
-    blind = [json.loads(line)["message"] for path in blind_sets.glob("blind*/messages.jsonl") for line in path.open()]
+    lines = [line for path in blind_sets.glob("blind*/messages.jsonl") for line in path.read_text("utf-8").splitlines()]
+    blind = [json.loads(line)["message"] for line in lines if line]
     compacted = [c for c in map(compact, blind) if c]
     near = [
         (example.text, match[0])
