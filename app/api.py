@@ -44,6 +44,7 @@ from app.store import (
 )
 from retrieval.artifact import ArtifactError
 from retrieval.types import Classification, IntentResult, MessageInput, Suggestion, SuggestResult, Turn
+from scripts_library.schema import NO_TEAM
 from scripts_library.text import redact
 
 log = logging.getLogger("huashu.api")
@@ -151,6 +152,8 @@ def _log_suggestion(service: Service, request_id: str, body: SuggestRequest, res
             body.platform,
             body.shop_id,
             ids,
+            c.escalation.team if c.escalation.required and c.escalation.team else NO_TEAM,
+            c.escalation.rule_id if c.escalation.required else None,
         )
     )
     if result.dropped:
@@ -272,9 +275,20 @@ def feedback(body: FeedbackRequest, request: Request, response: Response) -> Fee
     dependencies=AGENT,
 )
 async def correct_route(body: CorrectionRequest, request: Request, response: Response) -> CorrectionResponse:
-    """The agent's intent and/or emotion for a request the assistant got wrong: a proposed training example
-    that trainers review (and an approver may add to the library). Repeating it updates it."""
+    """The agent's intent, emotion and/or escalation for a request the assistant got wrong: a proposed training
+    example that trainers review (and an approver may add to the library). Repeating it updates it."""
     return await run_in_threadpool(correct, body, request, response)
+
+
+def corrected_escalation(body: CorrectionRequest, teams: tuple[str, ...]) -> str | None:
+    """The corrected escalation as stored (a team, or NO_TEAM), None when the agent did not correct it."""
+    if body.escalation is None:
+        return None
+    team = body.escalation.team
+    if team is not None and team not in teams:
+        message = f"{team} is not an escalation team; use one of: {', '.join(teams)}, or null for no escalation"
+        raise ApiError(422, "unknown_team", message)
+    return team or NO_TEAM
 
 
 def correct(body: CorrectionRequest, request: Request, response: Response) -> CorrectionResponse:
@@ -283,10 +297,11 @@ def correct(body: CorrectionRequest, request: Request, response: Response) -> Co
     known = service.assistant.index.intent_names
     if body.intent is not None and body.intent not in known:
         raise ApiError(422, "unknown_intent", f"{body.intent} is not an intent; use one of: {', '.join(known)}")
+    escalation = corrected_escalation(body, service.assistant.index.escalation.teams)
     agent = body.agent_id or request.state.principal.name
     try:
         correction_id, created = service.store.record_correction(
-            CorrectionRecord(body.request_id, body.intent, body.emotion, agent)
+            CorrectionRecord(body.request_id, body.intent, body.emotion, agent, escalation)
         )
     except UnknownRequest as exc:
         raise ApiError(404, "unknown_request", "no suggestion was issued with this request_id") from exc

@@ -194,27 +194,40 @@ class FeedbackResponse(ApiModel):
     created: bool = Field(description="false when the same feedback was already recorded (idempotent)")
 
 
+class EscalationCorrection(ApiModel):
+    """The escalation a turn needed: the team it should go to, or null when it needed none."""
+
+    team: Annotated[str, StringConstraints(min_length=1, max_length=20)] | None = Field(
+        description="an escalation team (品控组, 售后主管, …) or null: the turn needed no escalation"
+    )
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class CorrectionRequest(ApiModel):
-    """The agent's reading of a request the assistant got wrong; at least one of intent and emotion."""
+    """The agent's reading of a request the assistant got wrong; at least one of intent, emotion and escalation."""
 
     request_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
     intent: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
     emotion: EmotionId | None = None
+    escalation: EscalationCorrection | None = None
     agent_id: Annotated[str, StringConstraints(max_length=64)] | None = None
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"request_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "intent": "shipping_urge", "emotion": "anxious"}
+                {"request_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "intent": "shipping_urge", "emotion": "anxious"},
+                {"request_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "escalation": {"team": None}},
+                {"request_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0", "escalation": {"team": "品控组"}},
             ]
         },
     )
 
     @model_validator(mode="after")
     def _something_corrected(self) -> CorrectionRequest:
-        if self.intent is None and self.emotion is None:
-            raise ValueError("give the correct intent, the correct emotion, or both")
+        if self.intent is None and self.emotion is None and self.escalation is None:
+            raise ValueError("give the correct intent, emotion or escalation (at least one)")
         return self
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from app.migrate import upgrade
 from retrieval.ranking import FeedbackCounts
+from scripts_library.schema import NO_TEAM
 from scripts_library.workflow import AuditRecord
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class SuggestionLog(Base):
     platform: Mapped[str | None] = mapped_column(String(10))
     shop_id: Mapped[str | None] = mapped_column(String(64))
     suggested: Mapped[str] = mapped_column(Text)  # JSON list of entry ids, in rank order
+    escalation: Mapped[str | None] = mapped_column(String(20))  # the team, or NO_TEAM; null in logs before 0005
+    escalation_rule: Mapped[str | None] = mapped_column(String(60))  # the rule (or the backstop) that escalated
 
 
 class Feedback(Base):
@@ -94,7 +97,8 @@ class AuditEntry(Base):
 
 
 class Correction(Base):
-    """An agent's correction of a request's intent or emotion: a proposed training example for the trainers."""
+    """An agent's correction of a request's intent, emotion or escalation: a proposed training example for the
+    trainers."""
 
     __tablename__ = "corrections"
     __table_args__ = (UniqueConstraint("request_id", "agent_id", name="uq_correction_once"),)
@@ -105,6 +109,9 @@ class Correction(Base):
     predicted_emotion: Mapped[str] = mapped_column(String(20))
     intent: Mapped[str | None] = mapped_column(String(40))  # the agent's intent, when corrected
     emotion: Mapped[str | None] = mapped_column(String(20))  # the agent's emotion, when corrected
+    predicted_escalation: Mapped[str | None] = mapped_column(String(20))  # team or NO_TEAM; null: not logged
+    predicted_escalation_rule: Mapped[str | None] = mapped_column(String(60))
+    escalation: Mapped[str | None] = mapped_column(String(20))  # the agent's team or NO_TEAM, when corrected
     agent_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(10), index=True)  # pending, accepted, dismissed
     reviewer: Mapped[str | None] = mapped_column(String(64))
@@ -118,6 +125,7 @@ class CorrectionRecord:
     intent: str | None
     emotion: str | None
     agent_id: str
+    escalation: str | None = None  # the team the turn should go to, or NO_TEAM
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,9 @@ class CorrectionView:
     status: str
     reviewer: str | None
     created_at: datetime
+    predicted_escalation: str | None = None  # team or NO_TEAM; None for requests logged before it was
+    predicted_escalation_rule: str | None = None  # which rule escalated (LEARNED_RULE_ID: the backstop)
+    escalation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +162,8 @@ class SuggestionRecord:
     platform: str | None
     shop_id: str | None
     suggested: tuple[str, ...]
+    escalation: str = NO_TEAM  # the team the turn was escalated to
+    escalation_rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +259,8 @@ class Store:
                     platform=r.platform,
                     shop_id=r.shop_id,
                     suggested=json.dumps(r.suggested),
+                    escalation=r.escalation,
+                    escalation_rule=r.escalation_rule,
                 )
                 for r in batch
             )
@@ -317,7 +332,8 @@ class Store:
 
     # -- agents' corrections ------------------------------------------------------------------------
     def record_correction(self, record: CorrectionRecord) -> tuple[int, bool]:
-        """Store an agent's intent/emotion correction of a request; repeating it updates it (id, created)."""
+        """Store an agent's intent/emotion/escalation correction of a request; repeating it updates it (id,
+        created)."""
         try:
             with self._sessions() as session:
                 logged = self._logged_request(session, record.request_id)
@@ -333,12 +349,14 @@ class Store:
                         message=logged.message,
                         predicted_intent=logged.intent,
                         predicted_emotion=logged.emotion,
+                        predicted_escalation=logged.escalation,
+                        predicted_escalation_rule=logged.escalation_rule,
                         agent_id=record.agent_id,
                         status="pending",
                         created_at=datetime.now(UTC),
                     )
                     session.add(row)
-                row.intent, row.emotion = record.intent, record.emotion
+                row.intent, row.emotion, row.escalation = record.intent, record.emotion, record.escalation
                 session.commit()
                 return row.id, created
         except OperationalError as exc:
@@ -463,4 +481,7 @@ def _correction_view(row: Correction) -> CorrectionView:
         status=row.status,
         reviewer=row.reviewer,
         created_at=row.created_at,
+        predicted_escalation=row.predicted_escalation,
+        predicted_escalation_rule=row.predicted_escalation_rule,
+        escalation=row.escalation,
     )

@@ -16,10 +16,8 @@ import numpy as np
 
 from retrieval.classifier import HybridClassifier, dense_features
 from retrieval.escalation import NO_ESCALATION, Escalation, EscalationPolicy, Situation
-from scripts_library.schema import EscalationExample
+from scripts_library.schema import NO_TEAM, EscalationExample
 from scripts_library.text import NormalizedMessage, Rewriter, normalize
-
-NO_TEAM = "none"  # the label of examples that need no team
 
 
 def escalation_backstop_model() -> HybridClassifier:
@@ -32,7 +30,7 @@ def fit_backstop(
 ) -> tuple[HybridClassifier, dict] | None:
     """The backstop trained on ``examples`` (normalised as the pipeline normalises turns), with its CV metrics;
     ``None`` when they do not name both a team and no team."""
-    labels = [example.team or NO_TEAM for example in examples]
+    labels = [example.label for example in examples]
     if len(set(labels)) < 2:
         return None
     messages = [normalize(example.text, rewrite) for example in examples]

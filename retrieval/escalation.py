@@ -169,6 +169,7 @@ class EscalationPolicy:
     """The first matching rule decides."""
 
     def __init__(self, policy: EscalationFile) -> None:
+        self.teams = policy.teams()
         self._rules = [(rule, _Matcher(rule.patterns, rule.regex, rule.ignore_within)) for rule in policy.rules]
         self._together = {
             rule.id: tuple(tuple(_Matcher((), (e,), rule.ignore_within) for e in group) for group in rule.together)

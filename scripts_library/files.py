@@ -13,9 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import ScalarString
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
 
-from scripts_library.loader import EMOTIONS_FILE, INTENTS_FILE, Library, read_yaml, yaml_round_trip
+from scripts_library.loader import (
+    EMOTIONS_FILE,
+    ESCALATION_EXAMPLES_FILE,
+    INTENTS_FILE,
+    Library,
+    read_yaml,
+    yaml_round_trip,
+)
 from scripts_library.schema import Variable
 
 
@@ -46,7 +53,8 @@ def dump_yaml(data: Any) -> str:
 
 @dataclass
 class EntryNode:
-    """One editable YAML node (a script, an FAQ entry, an intent or an emotion) inside its file's document."""
+    """One editable YAML node (a script, an FAQ entry, an intent, an emotion or an escalation example) inside its
+    file's document."""
 
     path: Path
     document: Any
@@ -86,6 +94,26 @@ def catalogue_node(library: Library, kind: str, label: str) -> EntryNode:
         if node.get("id") == label:
             return EntryNode(path, document, node)
     raise EntryNotFound(f"no {kind} {label!r} in {name}")
+
+
+def appended_escalation_example(library: Library, text: str, team: str | None, source: str) -> EntryNode:
+    """A new labelled turn at the end of escalation_examples.yaml (written on ``save``), in the file's own style:
+    one flow mapping a line, text and team double-quoted. The file is started when the library has none."""
+    path = library.root / ESCALATION_EXAMPLES_FILE
+    if path.is_file():
+        document = read_yaml(path, ESCALATION_EXAMPLES_FILE)
+    else:
+        document = CommentedMap(schema_version=1, examples=CommentedSeq())
+    node = CommentedMap(
+        text=DoubleQuotedScalarString(text),
+        team=DoubleQuotedScalarString(team) if team else None,
+        source=source,
+    )
+    node.fa.set_flow_style()
+    if document.get("examples") is None:  # `examples:` with no items yet
+        document["examples"] = CommentedSeq()
+    document["examples"].append(node)
+    return EntryNode(path, document, node)
 
 
 def append_item(seq: CommentedSeq, item: str) -> None:

@@ -239,7 +239,7 @@ def _load_escalation_examples(
     examples = _validate(EscalationExampleFile, data, relative, problems)
     if examples is None or escalation is None:
         return ()
-    teams = sorted({rule.team for rule in escalation.rules})
+    teams = escalation.teams()
     for index, example in enumerate(examples.examples):
         if example.team is not None and example.team not in teams:
             line = line_of(data, ("examples", index, "team"))

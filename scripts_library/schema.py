@@ -318,12 +318,20 @@ class EscalationRule(Strict):
         return self
 
 
+NO_TEAM = "none"  # the label of an escalation example that needs no team (team: null in the file)
+
+
 class EscalationExample(Strict):
     """A customer turn and the team it goes to (``None``: it needs no team), for the learned backstop."""
 
     text: str = Field(min_length=1)
     team: str | None = None
     source: str = Field("", description="who wrote it, so a writer can be left out when choosing the threshold")
+
+    @property
+    def label(self) -> str:
+        """What the backstop learns for this turn: its team, or NO_TEAM."""
+        return self.team or NO_TEAM
 
 
 class EscalationExampleFile(Strict):
@@ -335,3 +343,7 @@ class EscalationFile(Strict):
     schema_version: Literal[1]
     rules: tuple[EscalationRule, ...] = Field(min_length=1)
     handoff_patterns: tuple[str, ...] = ()  # the customer asks for a person: a routing hint, not an escalation
+
+    def teams(self) -> tuple[str, ...]:
+        """The teams the rules route to, sorted: the only teams an escalation example may name."""
+        return tuple(sorted({rule.team for rule in self.rules}))

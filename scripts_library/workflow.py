@@ -11,7 +11,8 @@ refuses content with lint errors at submit and approval, and is written to the a
 ``AuditSink`` with a diff of the entry and a snapshot of it afterwards (every revision is kept).
 
 Agents' corrections become training examples the same way: ``add_example`` appends an accepted message to
-intents.yaml or emotions.yaml (approver role, four-eyes against the proposing agent, no duplicates, audited).
+intents.yaml, emotions.yaml or escalation_examples.yaml (approver role, four-eyes against the proposing agent, no
+duplicates, audited).
 """
 
 from __future__ import annotations
@@ -27,10 +28,17 @@ from typing import Literal, Protocol
 from pydantic import BaseModel
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from scripts_library.files import EntryNode, append_item, catalogue_node, entry_node, write_content
+from scripts_library.files import (
+    EntryNode,
+    append_item,
+    appended_escalation_example,
+    catalogue_node,
+    entry_node,
+    write_content,
+)
 from scripts_library.lint import lint_entry, lint_library
 from scripts_library.loader import FAQ_DIR, SCRIPTS_DIR, Library, load_library, read_yaml
-from scripts_library.schema import Emotion, Entry, FaqEntry, Intent, Script
+from scripts_library.schema import NO_TEAM, Emotion, Entry, EscalationExample, FaqEntry, Intent, Script
 from scripts_library.text import compact, redact
 
 CHINA_TZ = timezone(timedelta(hours=8))
@@ -42,7 +50,7 @@ class EditRefused(ValueError):
     """The requested change would break a rule; the message says which and how to fix it, ``code`` which rule
     (stable, for a client's own wording): unknown_entry, unknown_intent, unknown_emotion, exists, stale_edit,
     retired, wrong_state, lint_errors, four_eyes, needs_approver, needs_reason, empty_example,
-    duplicate_example."""
+    duplicate_example, unknown_team."""
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
@@ -387,12 +395,13 @@ def snapshot_content(entry: Entry, snapshot_json: str) -> BaseModel:
 
 
 # -- training examples from agents' corrections --------------------------------------------------------------------
-ExampleKind = Literal["intent", "emotion"]
+ExampleKind = Literal["intent", "emotion", "escalation"]
+CORRECTIONS_SOURCE = "corrections"  # the source of accepted escalation examples (eval backstop leaves it out as one)
 
 
 @dataclass(frozen=True)
 class ExampleAdded:
-    """A training example appended to intents.yaml or emotions.yaml, and its audit row."""
+    """A training example appended to intents.yaml, emotions.yaml or escalation_examples.yaml, and its audit row."""
 
     kind: ExampleKind
     label: str
@@ -400,8 +409,19 @@ class ExampleAdded:
     audit_id: int
 
 
+def example_labels(library: Library, kind: ExampleKind) -> tuple[str, ...]:
+    """What an example of ``kind`` may be labelled: the intents, the emotions, or the teams and NO_TEAM."""
+    if kind == "intent":
+        return library.intent_ids
+    if kind == "emotion":
+        return tuple(e.id for e in library.emotions)
+    return (*library.escalation.teams(), NO_TEAM)
+
+
 def _claims(library: Library, kind: ExampleKind) -> dict[str, str]:
     """Compacted example text → the label that already has it (intents: catalogue, scripts and FAQ)."""
+    if kind == "escalation":
+        return {compact(e.text): e.label for e in library.escalation_examples}
     if kind == "emotion":
         return {compact(e): emotion.id for emotion in library.emotions for e in emotion.examples}
     claims = {compact(e): intent.id for intent in library.intents for e in intent.examples}
@@ -423,17 +443,19 @@ def _with_example(library: Library, kind: ExampleKind, label: str, text: str) ->
 
 
 def example_owner(library: Library, kind: ExampleKind, text: str) -> str | None:
-    """The intent (or emotion) that already has ``text`` as an example, spaces and punctuation aside."""
+    """The label (intent, emotion, or team / NO_TEAM) that already has ``text`` as an example, spaces and
+    punctuation aside."""
     return _claims(library, kind).get(compact(redact(text)))
 
 
 def check_example(library: Library, kind: ExampleKind, label: str, text: str) -> None:
     """Refuse (``EditRefused``) what ``add_example`` would refuse about the text itself, writing nothing: an
-    unknown label, nothing left once redacted, or an example some intent (or emotion) already has."""
+    unknown label, nothing left once redacted, or an example some label of this kind already has."""
     text = redact(text).strip()
-    labels = library.intent_ids if kind == "intent" else tuple(e.id for e in library.emotions)
+    labels = example_labels(library, kind)
     if label not in labels:
-        raise EditRefused(f"unknown {kind} {label!r}; choose one of: {', '.join(labels)}", f"unknown_{kind}")
+        code = "unknown_team" if kind == "escalation" else f"unknown_{kind}"
+        raise EditRefused(f"unknown {kind} {label!r}; choose one of: {', '.join(labels)}", code)
     if not compact(text):
         raise EditRefused("the example has no words left once personal data is removed", "empty_example")
     owner = example_owner(library, kind, text)
@@ -443,6 +465,8 @@ def check_example(library: Library, kind: ExampleKind, label: str, text: str) ->
         raise EditRefused(
             f"“{text}” is already an example of {owner}; an example belongs to one {kind}", "duplicate_example"
         )
+    if kind == "escalation":  # the linter's duplicate rule reads the intent and emotion catalogues only
+        return
     conflicts = [
         p.message
         for p in lint_library(_with_example(library, kind, label, text))
@@ -452,11 +476,26 @@ def check_example(library: Library, kind: ExampleKind, label: str, text: str) ->
         raise EditRefused("; ".join(conflicts), "duplicate_example")
 
 
+def _appended(library: Library, kind: ExampleKind, label: str, example: str) -> tuple[str, str]:
+    """Write ``example`` under ``label`` into its file; the YAML of the changed node before and after."""
+    if kind == "escalation":
+        team = None if label == NO_TEAM else label
+        located = appended_escalation_example(library, example, team, CORRECTIONS_SOURCE)
+        located.save(EscalationExample)
+        return "", located.yaml()
+    located = catalogue_node(library, kind, label)
+    before = located.yaml()
+    append_item(located.node["examples"], example)
+    located.save(Intent if kind == "intent" else Emotion)
+    return before, located.yaml()
+
+
 def add_example(
     root: Path, kind: ExampleKind, label: str, text: str, actor: Actor, audit: AuditSink, proposed_by: str
 ) -> ExampleAdded:
-    """Accept an agent's correction: append the (redacted) customer message as a training example of an intent
-    or emotion, so the classifiers learn from live traffic on their next training.
+    """Accept an agent's correction: append the (redacted) customer message as a training example of an intent,
+    an emotion or an escalation team (NO_TEAM: the turn needs none), so the classifiers and the escalation
+    backstop learn from live traffic on their next training.
 
     Needs the approver role and a second person (the approver is not the agent who proposed it); refused when
     the text is already an example, of this label or of another one (the linter's duplicate.example rule).
@@ -469,13 +508,8 @@ def add_example(
     example = redact(text).strip()
     library = load_library(root)
     check_example(library, kind, label, example)
-    located = catalogue_node(library, kind, label)
-    before = located.yaml()
-    append_item(located.node["examples"], example)
-    located.save(Intent if kind == "intent" else Emotion)
-    after = located.yaml()
+    before, after = _appended(library, kind, label, example)
     comment = f"采纳 {proposed_by} 的纠正：{example}"
-    record = AuditRecord(
-        f"{kind}:{label}", actor.name, "submitted", "approved", comment, _diff(label, before, after), None
-    )
+    diff = _diff(label, before, after)
+    record = AuditRecord(f"{kind}:{label}", actor.name, "submitted", "approved", comment, diff, None)
     return ExampleAdded(kind, label, example, audit.record_audit(record))

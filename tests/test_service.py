@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 
 from app.auth import ApiKey, hash_key
 from app.main import create_app
+from retrieval.types import MessageInput
+from scripts_library.schema import NO_TEAM
 
 KEYS = {"agent": "agent-secret", "trainer": "trainer-secret", "admin": "admin-secret"}
 PHONE = "13912345678"
@@ -81,6 +83,32 @@ def test_bad_feedback_is_refused_clearly(secured, body, status, code):
     client, _ = secured
     response = client.post("/v1/feedback", json=body, headers=auth("agent"))
     assert response.status_code == status and response.json()["error"]["code"] == code
+
+
+def test_an_agent_corrects_an_escalation_by_team_or_none(secured):
+    client, _ = secured
+    message = "专柜验过了 这就是假货 你们必须给个说法"
+    suggested = client.post("/v1/suggest", json={"message": message}, headers=auth("agent")).json()
+    assert suggested["escalation"]["team"] == "品控组"
+    request_id = suggested["request_id"]
+
+    def correct(escalation: object) -> dict:
+        body = {"request_id": request_id, "escalation": escalation}
+        response = client.post("/v1/corrections", json=body, headers=auth("agent"))
+        return {"status": response.status_code, **response.json()}
+
+    assert correct({"team": "法务部"})["error"]["code"] == "unknown_team"
+    assert correct({})["error"]["code"] == "invalid_request"  # null says "no team"; a missing team says nothing
+    assert correct({"team": "售后主管"})["status"] == 201
+    assert correct({"team": None})["status"] == 200  # the same agent again: updated
+    (stored,) = [c for c in client.app.state.service.store.corrections() if c.request_id == request_id]
+    assert (stored.predicted_escalation, stored.escalation) == ("品控组", NO_TEAM)
+    assert stored.predicted_escalation_rule == suggested_rule(client, message)
+
+
+def suggested_rule(client: TestClient, message: str) -> str:
+    """The id of the rule that escalates ``message`` (what the suggestion log keeps)."""
+    return client.app.state.service.assistant.classify(MessageInput(message)).escalation.rule_id
 
 
 def test_security_headers_are_set(secured):

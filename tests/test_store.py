@@ -10,12 +10,13 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import Column, MetaData, Table, create_engine, text
 
 from app.migrate import current_revision
 from app.store import (
@@ -28,10 +29,12 @@ from app.store import (
     UnknownRequest,
 )
 from retrieval.ranking import FeedbackCounts
+from scripts_library.schema import NO_TEAM
 from scripts_library.workflow import AuditRecord
 
 POSTGRES_URL = os.environ.get("HUASHU_TEST_POSTGRES_URL")
-HEAD = "0004"
+HEAD = "0005"
+ADDED_SINCE_BASELINE = {"suggestion_log": ("escalation", "escalation_rule")}  # columns of 0002 onwards
 
 
 def _reset_postgres(url: str) -> None:
@@ -110,8 +113,16 @@ def test_three_stores_starting_on_a_fresh_file_never_race(tmp_path: Path):
 
 def test_a_database_from_before_migrations_is_stamped_and_upgraded(tmp_path: Path):
     path = tmp_path / "old.sqlite"
-    Base.metadata.tables["feedback"].create(create_engine(f"sqlite:///{path}"))
-    Base.metadata.tables["suggestion_log"].create(create_engine(f"sqlite:///{path}"))
+    baseline = MetaData()
+    for name in ("feedback", "suggestion_log"):
+        later = ADDED_SINCE_BASELINE.get(name, ())
+        columns = [
+            Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+            for c in Base.metadata.tables[name].columns
+            if c.name not in later
+        ]
+        Table(name, baseline, *columns)
+    baseline.create_all(create_engine(f"sqlite:///{path}"))
     store = Store(f"sqlite:///{path}")
     store.create_schema()
     assert current_revision(store.engine) == HEAD
@@ -155,6 +166,26 @@ def test_corrections_are_kept_once_per_agent_and_reviewed(store: Store):
     assert store.correction(pending.id).status == "accepted" and store.correction(pending.id + 1) is None
     with pytest.raises(UnknownRequest):
         store.record_correction(CorrectionRecord("never", "invoice", None, "agent-7"))
+
+
+def test_an_escalation_correction_keeps_what_the_assistant_decided_and_why(store: Store):
+    escalated = _suggestion("r1")
+    store.log_suggestion(replace(escalated, escalation="品控组", escalation_rule="counterfeit_claim"))
+    store.log_suggestion(_suggestion("r2"))
+    store.record_correction(CorrectionRecord("r1", None, None, "agent-7", NO_TEAM))
+    store.record_correction(CorrectionRecord("r2", None, None, "agent-7", "售后主管"))
+    by_request = {c.request_id: c for c in store.corrections()}
+    first, second = by_request["r1"], by_request["r2"]
+    assert (first.predicted_escalation, first.predicted_escalation_rule, first.escalation) == (
+        "品控组",
+        "counterfeit_claim",
+        NO_TEAM,
+    )
+    assert (second.predicted_escalation, second.predicted_escalation_rule, second.escalation) == (
+        NO_TEAM,
+        None,
+        "售后主管",
+    )
 
 
 def test_feedback_for_an_unknown_request_is_refused(store: Store):

@@ -17,6 +17,7 @@ from app.main import create_app
 from app.studio.messages import catalogue_keys
 from scripts_library.loader import load_library
 from scripts_library.vocabulary import EMOTION_NAMES
+from scripts_library.workflow import CORRECTIONS_SOURCE
 
 KEYS = {"trainer": "trainer-key-1", "trainer2": "trainer-key-2", "approver": "approver-key-1", "agent": "agent-key-1"}
 ROLES = {"trainer": "trainer", "trainer2": "trainer", "approver": "approver", "agent": "agent"}
@@ -474,6 +475,27 @@ def test_nobody_accepts_their_own_correction_and_a_duplicate_is_refused(running)
     assert f"“{claimed}”已经是「" in duplicate.json()["error"]["message"]
     dismissed = approver.post(f"/studio/api/corrections/{own.id}/dismiss", headers=headers)
     assert dismissed.status_code == 200 and running.state.service.store.corrections("pending") == []
+
+
+def test_an_escalation_correction_becomes_a_backstop_example_and_names_the_rule_that_fired(running):
+    agent, approver = _login(running, "agent"), _login(running, "approver")
+    message = "专柜验过了 这就是假货 你们必须给个说法"
+    suggested = agent.post("/studio/api/suggest", json={"message": message}, headers=_csrf(agent)).json()
+    assert suggested["escalation"]["team"] == "品控组"
+    assert '"teams": [' in agent.get("/console").text  # the console's escalation chips
+    body = {"request_id": suggested["request_id"], "escalation": {"team": None}}
+    assert agent.post("/studio/api/corrections", json=body, headers=_csrf(agent)).status_code == 201
+    store = running.state.service.store
+    correction = next(c for c in store.corrections("pending") if c.request_id == suggested["request_id"])
+    queue = approver.get("/studio/corrections").text
+    assert "升级：品控组 → <strong>不升级</strong>" in queue
+    assert f"<code>{correction.predicted_escalation_rule}</code>" in queue  # the rule, which an example cannot stop
+    accept = {"text": correction.message}
+    added = approver.post(f"/studio/api/corrections/{correction.id}/accept", json=accept, headers=_csrf(approver))
+    assert added.status_code == 200 and added.json()["added"] == ["升级「不升级」"]
+    last = load_library(running.state.settings.library_dir).escalation_examples[-1]
+    assert (last.text, last.team, last.source) == (correction.message, None, CORRECTIONS_SOURCE)
+    assert "升级「不升级」的示例" in approver.get("/studio/audit").text
 
 
 # -- one language per screen -------------------------------------------------------------------------------------------

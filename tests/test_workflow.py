@@ -9,8 +9,8 @@ import pytest
 from scripts_library import workflow
 from scripts_library.lint import lint_library, servable_ids
 from scripts_library.loader import load_library
-from scripts_library.schema import FaqContent, ScriptContent
-from scripts_library.workflow import Actor, EditRefused, same_person
+from scripts_library.schema import NO_TEAM, FaqContent, ScriptContent
+from scripts_library.workflow import CORRECTIONS_SOURCE, Actor, EditRefused, same_person
 from tests.fakes import RecordingAudit
 
 SCRIPT = "logistics_tracking.not_updated"
@@ -224,6 +224,45 @@ def test_an_accepted_correction_becomes_a_redacted_training_example(library_copy
     )
     emotions = (library_copy / "emotions.yaml").read_text("utf-8")
     assert f'"{mood.text}"' in emotions  # the emotions' list is double-quoted: the new item too
+
+
+def test_an_accepted_escalation_correction_becomes_a_labelled_turn_for_the_backstop(library_copy, audit):
+    path = library_copy / "escalation_examples.yaml"
+    before = path.read_text("utf-8")
+    team = workflow.add_example(
+        library_copy, "escalation", "售后主管", "退款被拒三次了 订单号1234567890123 找你们主管", APPROVER, audit, AGENT
+    )
+    calm = workflow.add_example(library_copy, "escalation", NO_TEAM, "你们这个品控到底行不行啊", APPROVER, audit, AGENT)
+    text = path.read_text("utf-8")
+    assert text.startswith(before) and "1234567890123" not in text  # appended, redacted, the rest untouched
+    assert text.endswith(
+        f'  - {{text: "{team.text}", team: "售后主管", source: corrections}}\n'
+        f'  - {{text: "{calm.text}", team: null, source: corrections}}\n'
+    )
+    examples = load_library(library_copy).escalation_examples
+    assert [(e.text, e.team, e.source) for e in examples[-2:]] == [
+        (team.text, "售后主管", CORRECTIONS_SOURCE),
+        (calm.text, None, CORRECTIONS_SOURCE),
+    ]
+    assert [r.entry_id for r in audit.records] == ["escalation:售后主管", f"escalation:{NO_TEAM}"]
+    assert team.text in audit.records[0].diff
+
+
+def test_an_escalation_example_names_a_team_of_the_policy_and_is_not_there_yet(library_copy, audit):
+    path = library_copy / "escalation_examples.yaml"
+    before = path.read_text("utf-8")
+    known = load_library(library_copy).escalation_examples[0]
+
+    def code(label: str, text: str) -> str:
+        with pytest.raises(EditRefused) as refused:
+            workflow.add_example(library_copy, "escalation", label, text, APPROVER, audit, AGENT)
+        return refused.value.code
+
+    assert code("法务部", "我要起诉你们") == "unknown_team"
+    assert code(known.team or NO_TEAM, known.text) == "exists"
+    other = "品控组" if known.team != "品控组" else NO_TEAM
+    assert code(other, known.text + "！") == "duplicate_example"
+    assert path.read_text("utf-8") == before and audit.records == []
 
 
 def test_an_example_needs_an_approver_other_than_the_agent_and_no_duplicate(library_copy, audit):

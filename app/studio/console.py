@@ -19,7 +19,7 @@ from app.schemas import (
 )
 from app.store import CorrectionView
 from app.studio.common import AGENT_CALL, APPROVER_CALL, TRAINER_CALL, actor, library_root, loaded, store
-from app.studio.messages import name_of
+from app.studio.messages import escalation_name, name_of
 from app.studio.models import AcceptIn, AcceptOut
 from scripts_library import workflow
 from scripts_library.workflow import EditRefused, ExampleKind
@@ -51,7 +51,12 @@ def _pending(request: Request, correction_id: int) -> CorrectionView:
     return found
 
 
+KIND_NAMES: dict[ExampleKind, str] = {"intent": "意图", "emotion": "情绪", "escalation": "升级"}
+
+
 def _label_name(request: Request, kind: ExampleKind, label: str) -> str:
+    if kind == "escalation":
+        return escalation_name(label)
     names = loaded(request).intent_names
     return names.get(label, label) if kind == "intent" else name_of("emotion", label)
 
@@ -68,7 +73,7 @@ def _refused(
         "text": text,
         "label": _label_name(request, kind, label),
         "owner": _label_name(request, kind, owner) if owner else "",
-        "kind": "意图" if kind == "intent" else "情绪",
+        "kind": KIND_NAMES[kind],
         "author": correction.agent_id,
         "wording": WORDING.get(exc.code, ""),
         kind: label,
@@ -78,13 +83,17 @@ def _refused(
 
 @router.post("/studio/api/corrections/{correction_id}/accept", response_model=AcceptOut)
 def accept(request: Request, correction_id: int, body: AcceptIn, viewer: Principal = APPROVER_CALL) -> AcceptOut:
-    """Add the corrected message to the intent and/or emotion the agent chose, then publish: every part is
-    checked before anything is written, so an accepted correction is never half in the library."""
+    """Add the corrected message to the intent, emotion and/or escalation team the agent chose, then publish: every
+    part is checked before anything is written, so an accepted correction is never half in the library."""
     correction = _pending(request, correction_id)
-    wanted: list[tuple[ExampleKind, str | None]] = [("intent", correction.intent), ("emotion", correction.emotion)]
+    wanted: list[tuple[ExampleKind, str | None]] = [
+        ("intent", correction.intent),
+        ("emotion", correction.emotion),
+        ("escalation", correction.escalation),
+    ]
     chosen = [(kind, label) for kind, label in wanted if label and getattr(body, kind)]
     if not chosen:
-        raise ApiError(422, "nothing_chosen", "choose the intent, the emotion or both")
+        raise ApiError(422, "nothing_chosen", "choose at least one of the intent, the emotion and the escalation")
     root, who, sink = library_root(request), actor(viewer), store(request)
     added = []
     for kind, label in chosen:
@@ -97,7 +106,7 @@ def accept(request: Request, correction_id: int, body: AcceptIn, viewer: Princip
             workflow.add_example(root, kind, label, body.text, who, sink, correction.agent_id)
         except EditRefused as exc:
             raise _refused(request, exc, correction, kind, label, body.text) from exc
-        added.append(f"{'意图' if kind == 'intent' else '情绪'}「{_label_name(request, kind, label)}」")
+        added.append(f"{KIND_NAMES[kind]}「{_label_name(request, kind, label)}」")
     store(request).resolve_correction(correction_id, "accepted", viewer.name)
     return AcceptOut(added=added, index_version=request.app.state.service.publish_library())
 

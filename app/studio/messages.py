@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scripts_library.loader import Problem
+from scripts_library.schema import NO_TEAM
 from scripts_library.vocabulary import (
     EMOTION_NAMES,
     FEEDBACK_ACTION_NAMES,
@@ -50,7 +51,8 @@ ERRORS: dict[str, str] = {
     "invalid_script": "保存后话术将无法加载，未保存：{detail}",
     "wrong_kind": "「{id}」是{kind}，请用对应的编辑器。",
     "artifact_rejected": "新索引未通过校验，仍在使用旧索引。",
-    "nothing_chosen": "请至少选择一项（意图或情绪）加入示例。",
+    "nothing_chosen": "请至少选择一项（意图、情绪或升级）加入示例。",
+    "unknown_team": "没有「{team}」这个升级团队，请从列表中选择。",
 }
 
 # The workflow's refusals (``EditRefused.code``, also raised by the studio's pages): what happened, what to do.
@@ -179,6 +181,13 @@ def fill(template: str, params: Mapping[str, Any]) -> str:
         return template
     filled = template.format_map(_Blank({k: v for k, v in params.items() if k in names}))
     return re.sub(r"「」|“”", "", filled)
+
+
+def escalation_name(label: str | None) -> str:
+    """An escalation as a trainer reads it: its team, 不升级 for NO_TEAM, — when unknown (logged before it was)."""
+    if label is None:
+        return "—"
+    return "不升级" if label == NO_TEAM else label
 
 
 def name_of(kind: str, key: str | None) -> str:

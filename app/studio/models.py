@@ -166,6 +166,7 @@ class AcceptIn(StudioModel):
     text: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     intent: bool = True
     emotion: bool = True
+    escalation: bool = True
 
 
 class AcceptOut(StudioModel):

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.auth import Principal
 from app.errors import ErrorInfo, error_response
 from app.studio.library_view import pending_review
-from app.studio.messages import FIELD_NAMES, client_catalogue, message_for, name_of, status_title
+from app.studio.messages import FIELD_NAMES, client_catalogue, escalation_name, message_for, name_of, status_title
 from app.studio.session import csrf_token, has_role, local_mode, session_principal
 from scripts_library.loader import LibraryError
 
@@ -47,6 +47,7 @@ def pct(rate: float) -> str:
 
 TEMPLATES.env.filters["zh"] = lambda key, kind: name_of(kind, key)
 TEMPLATES.env.filters["when"] = when
+TEMPLATES.env.filters["escalation"] = escalation_name
 TEMPLATES.env.filters["pct"] = pct
 TEMPLATES.env.globals["catalogue"] = client_catalogue()
 

@@ -36,6 +36,7 @@ from app.studio.views import correction_row, history, review_item, uptake_text
 from scripts_library import workflow
 from scripts_library.coverage import coverage_grid
 from scripts_library.loader import LibraryError
+from scripts_library.schema import NO_TEAM
 from scripts_library.vocabulary import EMOTIONS, PLATFORMS, STATUSES
 from scripts_library.workflow import EditRefused, same_person
 
@@ -251,12 +252,19 @@ def try_it(request: Request, viewer: Principal = TRAINER_PAGE) -> HTMLResponse:
 
 @router.get("/console")
 def console(request: Request, viewer: Principal = AGENT_PAGE) -> HTMLResponse:
-    """The agent's console: suggestions, order details, corrections of intent and emotion."""
-    intents = request.app.state.service.assistant.index.intent_names
+    """The agent's console: suggestions, order details, corrections of intent, emotion and escalation."""
+    index = request.app.state.service.assistant.index
+    intents = index.intent_names
     labels = {name: v.label for s in loaded(request).library.scripts for name, v in s.variables.items()}
     context = {
         "platforms": PLATFORMS,
         "order_fields": ORDER_FIELDS,
-        "console_data": {"intents": intents, "labels": labels | dict(ORDER_FIELDS), "emotions": list(EMOTIONS)},
+        "console_data": {
+            "intents": intents,
+            "labels": labels | dict(ORDER_FIELDS),
+            "emotions": list(EMOTIONS),
+            "teams": list(index.escalation.teams),
+            "no_team": NO_TEAM,
+        },
     }
     return page(request, "console.html", context)

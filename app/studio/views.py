@@ -10,8 +10,9 @@ from pydantic import BaseModel, ValidationError
 from app.store import AuditEntryView, CorrectionView
 from app.studio.diffing import Segment, VariableChange, item_diff, variable_diff, word_diff
 from app.studio.library_view import entry_intents, entry_text, uptake
-from app.studio.messages import name_of, problem_text
+from app.studio.messages import escalation_name, name_of, problem_text
 from app.studio.models import ImpactEntry, ImpactOut, ProblemOut
+from retrieval.escalation import LEARNED_RULE_ID
 from retrieval.ranking import Priors
 from scripts_library.coverage import coverage_grid
 from scripts_library.lint import lint_entry
@@ -195,6 +196,9 @@ class CorrectionRow:
     intent: str | None
     predicted_emotion: str
     emotion: str | None
+    predicted_escalation: str
+    escalation: str | None
+    by_rule: str | None  # the rule that escalated when the agent says no team was needed: examples do not stop it
     own_proposal: bool  # the viewer is the agent who proposed it: four-eyes forbids them to accept it
 
 
@@ -208,5 +212,17 @@ def correction_row(correction: CorrectionView, intent_names: dict[str, str], vie
         intent=intent(correction.intent),
         predicted_emotion=name_of("emotion", correction.predicted_emotion),
         emotion=name_of("emotion", correction.emotion) if correction.emotion else None,
+        predicted_escalation=escalation_name(correction.predicted_escalation),
+        escalation=escalation_name(correction.escalation) if correction.escalation else None,
+        by_rule=_rule_not_learned(correction),
         own_proposal=same_person(viewer_name, correction.agent_id),
     )
+
+
+def _rule_not_learned(correction: CorrectionView) -> str | None:
+    """The rule that escalated a turn the agent says needed another team or none: an example teaches the learned
+    backstop, which speaks only where no rule fires, so that rule itself needs changing in escalation.yaml."""
+    rule = correction.predicted_escalation_rule
+    if correction.escalation is None or rule is None or rule == LEARNED_RULE_ID:
+        return None
+    return rule

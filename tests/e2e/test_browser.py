@@ -359,6 +359,7 @@ def test_the_console_shows_pending_and_errors_fills_variables_inline_and_works_f
 
 
 def test_an_agent_correction_reaches_the_trainers_queue_and_once_accepted_the_index(server, browser):
+    """Intent, emotion and escalation corrected in the console, accepted by an approver into the library."""
     message = "包裹到底发出去没有啊 等着急用"
     agent = _signed_in(browser, server, "agent")
     _send(agent, message)
@@ -369,12 +370,17 @@ def test_an_agent_correction_reaches_the_trainers_queue_and_once_accepted_the_in
     intent, name = other.get_attribute("value"), other.inner_text()
     agent.locator("#intent-chips select").select_option(intent)
     expect(agent.locator("#intent-chips")).to_contain_text(f"{name}（已纠正）")
+    expect(agent.locator("#escalation-chips button[aria-pressed='true']")).to_have_text("不升级")
+    team = agent.locator("#escalation-chips button[aria-pressed='false']").first.inner_text()
+    agent.locator("#escalation-chips button[aria-pressed='false']").first.click()
+    expect(agent.locator("#escalation-chips")).to_contain_text(f"{team}（已纠正）")
 
     trainer = _signed_in(browser, server, "trainer")
     expect(trainer.locator("#corrections-count")).to_have_text("1")
     trainer.goto(f"{server.base}/studio/corrections")
     row = trainer.locator("table.corrections tr[data-id]").first
     expect(row).to_contain_text(name)
+    expect(row).to_contain_text(f"升级：不升级 → {team}")
     expect(row.locator("button.accept")).to_have_count(0)  # trainers see it; an approver accepts
     stored = row.locator("input.text").input_value()  # redacted and normalised by the API
 
@@ -386,6 +392,8 @@ def test_an_agent_correction_reaches_the_trainers_queue_and_once_accepted_the_in
     expect(approver.locator("table.corrections .result")).to_contain_text("索引已更新")
     library = load_library(server.library)
     assert stored in next(i for i in library.intents if i.id == intent).examples
+    learned = library.escalation_examples[-1]
+    assert (learned.text, learned.team, learned.source) == (stored, team, "corrections")
     published = current_manifest(server.index)
     assert published.version != before.version and published.library_hash == library.content_hash
     approver.goto(f"{server.base}/studio/audit")

@@ -1,7 +1,7 @@
 "use strict";
 // The agent's console, what a console plugin does: suggest on each customer message, let the agent fill the
 // order's details into the reply, pick / edit / reject / none-fit (every action is feedback), copy the reply to
-// the clipboard, correct the assistant's intent or emotion, and keep an escalation in sight until handled.
+// the clipboard, correct the assistant's intent, emotion or escalation, and keep an escalation in sight until handled.
 // Keyboard-first: after a message the first card has focus; 1–5 pick, E edit, R reject, N none fit, ↑↓ move,
 // Esc back to the message box.
 const DATA = JSON.parse(document.getElementById("console-data").textContent);
@@ -16,7 +16,8 @@ const ORDER_KEY = "huashu-order";
 const MAX_CARDS = 5;
 const history = [];
 let current = null;       // the suggest response the cards belong to
-let corrected = {};       // this request's corrections: {intent, emotion}
+let corrected = {};       // this request's corrections: {intent, emotion, escalation (a team or DATA.no_team)}
+let bannerFor = null;     // the request whose escalation the banner shows
 let lastBody = null;      // for "retry"
 let asked = 0;            // only the latest message's answer is shown
 
@@ -149,7 +150,7 @@ function clearCards() {
   noneFit.disabled = true;
 }
 
-// -- reading: intent and emotion chips, one click corrects ----------------------------------------------------------
+// -- reading: intent, emotion and escalation chips, one click corrects -----------------------------------------------
 function chip(label, pressed, onClick, extra) {
   const button = el("button", {type: "button", class: `chip ${extra || ""}`, "aria-pressed": pressed ? "true" : "false"}, label);
   if (!pressed) button.addEventListener("click", onClick);
@@ -171,19 +172,29 @@ function renderReading() {
   $("emotion-chips").replaceChildren(...DATA.emotions.map((id) => chip(
     CATALOGUE.emotion[id] + (id === corrected.emotion ? "（已纠正）" : ""), id === emotionId,
     () => correct({emotion: id}), `e-${id} ${id === emotionId ? "on" : ""}`)));
+  const teamId = corrected.escalation || predictedTeam();
+  $("escalation-chips").replaceChildren(...[DATA.no_team, ...DATA.teams].map((id) => chip(
+    (id === DATA.no_team ? "不升级" : id) + (id === corrected.escalation ? "（已纠正）" : ""), id === teamId,
+    () => correct({escalation: id}), id === teamId ? "on" : "")));
   $("handoff").hidden = !current.handoff_requested;
   $("reading").hidden = false;
 }
+
+const predictedTeam = () => (current.escalation.required ? current.escalation.team : DATA.no_team);
 
 async function correct(change) {
   if (!current) return;
   const next = {...corrected, ...change};
   if (next.intent === current.intent.id) delete next.intent;
   if (next.emotion === current.emotion.id) delete next.emotion;
-  if (!next.intent && !next.emotion) return;
+  if (next.escalation === predictedTeam()) delete next.escalation;
+  if (!next.intent && !next.emotion && !next.escalation) return;
+  const body = {request_id: current.request_id, intent: next.intent, emotion: next.emotion};
+  if (next.escalation) body.escalation = {team: next.escalation === DATA.no_team ? null : next.escalation};
   try {
-    await postJson("/studio/api/corrections", {request_id: current.request_id, ...next});
+    await postJson("/studio/api/corrections", body);
     corrected = next;
+    if (next.escalation === DATA.no_team && bannerFor === current.request_id) $("escalation").hidden = true;
     renderReading();
     note("已记录您的纠正，培训组审核后助手会学会。", true);
   } catch (error) {
@@ -278,10 +289,11 @@ function none() {
 }
 
 // -- a customer message: pending, then cards (or the error, in place) -----------------------------------------------
-function showEscalation(escalation) {
-  if (!escalation.required) return;  // a banner stays until the agent marks it handled
-  $("escalation-text").textContent = escalationText(escalation);
+function showEscalation(response) {
+  if (!response.escalation.required) return;  // a banner stays until the agent marks it handled
+  $("escalation-text").textContent = escalationText(response.escalation);
   $("escalation").hidden = false;
+  bannerFor = response.request_id;
 }
 
 async function ask(body) {
@@ -298,7 +310,7 @@ async function ask(body) {
     if (mine !== asked) return;  // a newer message is being read
     current = response;
     corrected = {};
-    showEscalation(response.escalation);
+    showEscalation(response);
     renderReading();
     renderCards(response);
     const count = cards().length;

@@ -3,7 +3,12 @@
 function resolve(row, action) {
   const result = row.querySelector(".result");
   const take = (cls) => { const box = row.querySelector(cls); return box ? box.checked : false; };
-  const body = {text: row.querySelector("input.text").value, intent: take(".take-intent"), emotion: take(".take-emotion")};
+  const body = {
+    text: row.querySelector("input.text").value,
+    intent: take(".take-intent"),
+    emotion: take(".take-emotion"),
+    escalation: take(".take-escalation"),
+  };
   const buttons = [...row.querySelectorAll("button")];
   buttons.forEach((b) => { b.disabled = true; });
   result.textContent = action === "accept" ? "加入示例中，正在更新索引…" : "处理中…";
