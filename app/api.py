@@ -152,8 +152,8 @@ def _log_suggestion(service: Service, request_id: str, body: SuggestRequest, res
             body.platform,
             body.shop_id,
             ids,
-            c.escalation.team if c.escalation.required and c.escalation.team else NO_TEAM,
-            c.escalation.rule_id if c.escalation.required else None,
+            c.escalation.team or NO_TEAM,  # no team when none is required
+            c.escalation.rule_id,
         )
     )
     if result.dropped:
@@ -287,7 +287,7 @@ def corrected_escalation(body: CorrectionRequest, teams: tuple[str, ...]) -> str
     team = body.escalation.team
     if team is not None and team not in teams:
         message = f"{team} is not an escalation team; use one of: {', '.join(teams)}, or null for no escalation"
-        raise ApiError(422, "unknown_team", message)
+        raise ApiError(422, "unknown_team", message, params={"team": team})
     return team or NO_TEAM
 
 
@@ -296,7 +296,8 @@ def correct(body: CorrectionRequest, request: Request, response: Response) -> Co
     service = _service(request)
     known = service.assistant.index.intent_names
     if body.intent is not None and body.intent not in known:
-        raise ApiError(422, "unknown_intent", f"{body.intent} is not an intent; use one of: {', '.join(known)}")
+        message = f"{body.intent} is not an intent; use one of: {', '.join(known)}"
+        raise ApiError(422, "unknown_intent", message, params={"intent": body.intent})
     escalation = corrected_escalation(body, service.assistant.index.escalation.teams)
     agent = body.agent_id or request.state.principal.name
     try:

@@ -1,4 +1,4 @@
-"""Every error leaves the API as ``{"error": {"code", "message", "details"}}`` with a 4xx/5xx status.
+"""Every error leaves the API as ``{"error": {"code", "message", "details", "params"}}`` with a 4xx/5xx status.
 
 Other clients of the same app (the studio's pages and their fetch calls) register a *presenter* for their
 path prefix: it receives the same code, message and parameters and answers in its own form (an HTML page
@@ -66,9 +66,10 @@ class ErrorInfo:
 Presenter = Callable[[Request, ErrorInfo], Response]
 
 
-def error_response(status: int, code: str, message: str, details: list | None = None, headers=None) -> JSONResponse:
-    body = {"error": {"code": code, "message": message, "details": details or []}}
-    return JSONResponse(body, status_code=status, headers=headers)
+def error_response(info: ErrorInfo, message: str | None = None) -> JSONResponse:
+    """The JSON body of an error; ``message`` words it for another reader (the studio's Chinese)."""
+    body = {"code": info.code, "message": message or info.message, "details": info.details, "params": info.params}
+    return JSONResponse({"error": body}, status_code=info.status, headers=info.headers)
 
 
 def add_presenter(app: FastAPI, prefix: str, presenter: Presenter) -> None:
@@ -91,7 +92,7 @@ def present(request: Request, info: ErrorInfo) -> Response:
     presenter = _presenter(request)
     if presenter is not None:
         return presenter(request, info)
-    return error_response(info.status, info.code, info.message, info.details, info.headers)
+    return error_response(info)
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict]:

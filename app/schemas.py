@@ -132,6 +132,9 @@ class ErrorBody(ApiModel):
     code: str = Field(description="machine-readable error code")
     message: str = Field(description="what went wrong and what to do")
     details: list[dict] = Field(default_factory=list)
+    params: dict[str, str] = Field(
+        default_factory=dict, description="the message's particulars (the unknown intent or team) for own wording"
+    )
 
 
 class ErrorResponse(ApiModel):

@@ -97,7 +97,8 @@ def test_an_agent_corrects_an_escalation_by_team_or_none(secured):
         response = client.post("/v1/corrections", json=body, headers=auth("agent"))
         return {"status": response.status_code, **response.json()}
 
-    assert correct({"team": "法务部"})["error"]["code"] == "unknown_team"
+    unknown = correct({"team": "法务部"})["error"]
+    assert (unknown["code"], unknown["params"]) == ("unknown_team", {"team": "法务部"})
     assert correct({})["error"]["code"] == "invalid_request"  # null says "no team"; a missing team says nothing
     assert correct({"team": "售后主管"})["status"] == 201
     assert correct({"team": None})["status"] == 200  # the same agent again: updated

@@ -483,6 +483,9 @@ def test_an_escalation_correction_becomes_a_backstop_example_and_names_the_rule_
     suggested = agent.post("/studio/api/suggest", json={"message": message}, headers=_csrf(agent)).json()
     assert suggested["escalation"]["team"] == "品控组"
     assert '"teams": [' in agent.get("/console").text  # the console's escalation chips
+    unknown = {"request_id": suggested["request_id"], "escalation": {"team": "法务部"}}
+    refused = agent.post("/studio/api/corrections", json=unknown, headers=_csrf(agent)).json()["error"]
+    assert refused["message"] == "没有「法务部」这个升级团队，请从列表中选择。"
     body = {"request_id": suggested["request_id"], "escalation": {"team": None}}
     assert agent.post("/studio/api/corrections", json=body, headers=_csrf(agent)).status_code == 201
     store = running.state.service.store

@@ -248,6 +248,13 @@ def test_an_accepted_escalation_correction_becomes_a_labelled_turn_for_the_backs
     assert team.text in audit.records[0].diff
 
 
+def test_the_first_accepted_escalation_example_starts_the_file(library_copy, audit):
+    (library_copy / "escalation_examples.yaml").unlink()
+    added = workflow.add_example(library_copy, "escalation", "品控组", "这是高仿吧 logo都歪了", APPROVER, audit, AGENT)
+    (example,) = load_library(library_copy).escalation_examples
+    assert (example.text, example.team, example.source) == (added.text, "品控组", CORRECTIONS_SOURCE)
+
+
 def test_an_escalation_example_names_a_team_of_the_policy_and_is_not_there_yet(library_copy, audit):
     path = library_copy / "escalation_examples.yaml"
     before = path.read_text("utf-8")

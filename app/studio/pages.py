@@ -106,4 +106,4 @@ def error_page(request: Request, info: ErrorInfo) -> HTMLResponse:
 
 def error_json(request: Request, info: ErrorInfo) -> JSONResponse:
     """An error of a page's fetch call: the API's JSON body, its English code, a Chinese message."""
-    return error_response(info.status, info.code, chinese_message(info), info.details, info.headers)
+    return error_response(info, chinese_message(info))

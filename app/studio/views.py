@@ -198,7 +198,7 @@ class CorrectionRow:
     emotion: str | None
     predicted_escalation: str
     escalation: str | None
-    by_rule: str | None  # the rule that escalated when the agent says no team was needed: examples do not stop it
+    by_rule: str | None  # the rule behind an escalation the agent disputes: an example does not change a rule
     own_proposal: bool  # the viewer is the agent who proposed it: four-eyes forbids them to accept it
 
 
