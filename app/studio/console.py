@@ -51,7 +51,7 @@ def _pending(request: Request, correction_id: int) -> CorrectionView:
     return found
 
 
-KIND_NAMES: dict[ExampleKind, str] = {"intent": "意图", "emotion": "情绪", "escalation": "升级"}
+EXAMPLE_KIND_NAMES: dict[ExampleKind, str] = {"intent": "意图", "emotion": "情绪", "escalation": "升级"}
 
 
 def _label_name(request: Request, kind: ExampleKind, label: str) -> str:
@@ -73,7 +73,7 @@ def _refused(
         "text": text,
         "label": _label_name(request, kind, label),
         "owner": _label_name(request, kind, owner) if owner else "",
-        "kind": KIND_NAMES[kind],
+        "kind": EXAMPLE_KIND_NAMES[kind],
         "author": correction.agent_id,
         "wording": WORDING.get(exc.code, ""),
         kind: label,
@@ -106,7 +106,7 @@ def accept(request: Request, correction_id: int, body: AcceptIn, viewer: Princip
             workflow.add_example(root, kind, label, body.text, who, sink, correction.agent_id)
         except EditRefused as exc:
             raise _refused(request, exc, correction, kind, label, body.text) from exc
-        added.append(f"{KIND_NAMES[kind]}「{_label_name(request, kind, label)}」")
+        added.append(f"{EXAMPLE_KIND_NAMES[kind]}「{_label_name(request, kind, label)}」")
     store(request).resolve_correction(correction_id, "accepted", viewer.name)
     return AcceptOut(added=added, index_version=request.app.state.service.publish_library())
 
